@@ -1,0 +1,60 @@
+/* buf.h - growable byte buffer with a hard maximum size and a sticky error.
+ *
+ * Invariants (as cmark's strbuf): `ptr` is never NULL and always NUL-terminated,
+ * so a kb_buf can be handed to any C string function at any time.
+ * Every buffer has a maximum (curl dynbuf): input from outside can never grow one
+ * past it. Appends that would exceed it, set `err` to KB_BUF_TOOBIG and are ignored
+ * from then on ("sticky" error, as in SQLite's fts5 `int *pRc`), so a long sequence
+ * of appends needs a single check at the end.
+ *
+ * Lifecycle verbs (as git's strbuf): kb_buf_init sets up a caller-owned struct
+ * without allocating it; kb_buf_release frees the contents; kb_buf_detach hands the
+ * contents to the caller (caller frees) and leaves the buffer empty.
+ * Out-of-memory aborts the process (see kb_xmalloc in util.h).
+ */
+#ifndef KB_BUF_H
+#define KB_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#define KB_BUF_MAX_DEFAULT ((size_t)256 << 20) /* 256 MiB */
+enum { KB_BUF_OK = 0, KB_BUF_TOOBIG = 1 };
+
+typedef struct kb_buf {
+  char *ptr;  /* never NULL, always NUL-terminated */
+  size_t len; /* bytes used, not counting the NUL */
+  size_t cap; /* bytes allocated; 0 while ptr points at the shared empty string */
+  size_t max; /* hard limit on len */
+  int err;    /* sticky: KB_BUF_OK or KB_BUF_TOOBIG */
+} kb_buf;
+
+extern char kb_buf_empty_[1];
+#define KB_BUF_INIT {kb_buf_empty_, 0, 0, KB_BUF_MAX_DEFAULT, KB_BUF_OK}
+
+/* Set up `b` empty with maximum `max` bytes (0 = KB_BUF_MAX_DEFAULT). */
+void kb_buf_init(kb_buf *b, size_t max);
+/* Free the contents; `b` is left initialized and empty. Accepts NULL. */
+void kb_buf_release(kb_buf *b);
+/* Empty the buffer, keep the allocation and clear the error. */
+void kb_buf_reset(kb_buf *b);
+/* Return the contents as a malloc'd string (caller frees); `b` is left empty.
+ * `len` may be NULL. Returns NULL if the buffer is in error. */
+char *kb_buf_detach(kb_buf *b, size_t *len);
+
+void kb_buf_add(kb_buf *b, const void *data, size_t n);
+void kb_buf_adds(kb_buf *b, const char *s);
+void kb_buf_addc(kb_buf *b, char c);
+void kb_buf_addf(kb_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kb_buf_vaddf(kb_buf *b, const char *fmt, va_list ap);
+/* Shorten to `len` bytes (no-op if already shorter). */
+void kb_buf_truncate(kb_buf *b, size_t len);
+/* Remove trailing ASCII whitespace. */
+void kb_buf_rtrim(kb_buf *b);
+
+/* Append `s` escaped for HTML text and double-quoted attributes: & < > " '. */
+void kb_buf_add_html(kb_buf *b, const char *s, size_t n);
+/* Append `s` escaped for XML (Atom, sitemap): same set as HTML. */
+#define kb_buf_add_xml kb_buf_add_html
+
+#endif

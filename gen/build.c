@@ -1,0 +1,1 @@
+/* build.c placeholder */ typedef int kb_gen_unused;

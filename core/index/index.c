@@ -1,0 +1,312 @@
+/* index.c - write kb.sqlite, the index of a built site.
+ *
+ * On-disk format (schema version 1; `PRAGMA user_version` holds the version):
+ *
+ *   meta(key TEXT PRIMARY KEY, value TEXT)
+ *       schema_version, generator, built_at (RFC 3339), base_url, incidents.
+ *   incidents(rowid INTEGER PRIMARY KEY, id TEXT UNIQUE, slug TEXT, url TEXT UNIQUE,
+ *             title TEXT, date TEXT (RFC 3339 or NULL), date_unix INTEGER, summary TEXT,
+ *             tags TEXT (JSON array), categories TEXT (JSON array), source_path TEXT,
+ *             params TEXT (front matter as JSON))
+ *       url is the site path ("/incidents/<slug>/"), without the base URL.
+ *   terms(incident -> incidents.rowid, kind TEXT 'tag'|'category', name TEXT)
+ *   identifiers(incident, kind TEXT, value TEXT)
+ *       kind: kb, cve, bugcheck, bugcheck_name, module, exception (see extract.h).
+ *   stacks(rowid INTEGER PRIMARY KEY, incident, seq INTEGER (0-based in the incident),
+ *          format TEXT, bugcheck INTEGER, line INTEGER (in the source file), raw TEXT)
+ *   frames(stack -> stacks.rowid, pos INTEGER (0 = crash site), module TEXT, function TEXT,
+ *          offset TEXT, file TEXT, line INTEGER, address TEXT, norm TEXT, raw TEXT)
+ *       norm is what matching compares (lowercased module without .sys/.dll/.exe, '!',
+ *       function); index frames_norm(norm) finds candidate incidents by shared frames.
+ *   frame_stats(norm TEXT PRIMARY KEY, incidents INTEGER, stacks INTEGER)
+ *       how many incidents/stacks contain each normalized frame: the document frequency
+ *       for idf weighting (frames of common plumbing weigh less).
+ *   fts: FTS5(title, tags, summary, body, stacks, identifiers), rowid = incidents.rowid,
+ *       tokenizer unicode61 with '_' as a token character, prefix indexes 2 and 3;
+ *       default ranking bm25 with weights title 10, tags 5, summary 3, body 1,
+ *       stacks 2, identifiers 8 (stored with the 'rank' config, so ORDER BY rank uses it).
+ *
+ * The file is written once, in one transaction, by one writer, then compacted (FTS5
+ * 'optimize', VACUUM) and never modified again: readers open it read-only/immutable.
+ * Errors are sticky (`int *rc`), as in SQLite's fts5, so a long series of inserts
+ * needs one check at the end. */
+#include "index/index.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "content/date.h"
+#include "util/util.h"
+
+struct kb_index_writer {
+  sqlite3 *db;
+  sqlite3_stmt *ins_incident, *ins_term, *ins_ident, *ins_stack, *ins_frame, *ins_fts, *ins_meta;
+  char errmsg[512];
+};
+
+static const char schema_sql[] =
+    "PRAGMA page_size=4096;"
+    "PRAGMA journal_mode=OFF;"
+    "PRAGMA synchronous=OFF;"
+    "PRAGMA user_version=1;"
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
+    "CREATE TABLE incidents(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, slug TEXT NOT NULL,"
+    " url TEXT NOT NULL UNIQUE, title TEXT NOT NULL, date TEXT, date_unix INTEGER, summary TEXT,"
+    " tags TEXT NOT NULL, categories TEXT NOT NULL, source_path TEXT, params TEXT NOT NULL);"
+    "CREATE TABLE terms(incident INTEGER NOT NULL REFERENCES incidents, kind TEXT NOT NULL,"
+    " name TEXT NOT NULL);"
+    "CREATE TABLE identifiers(incident INTEGER NOT NULL REFERENCES incidents, kind TEXT NOT NULL,"
+    " value TEXT NOT NULL);"
+    "CREATE TABLE stacks(rowid INTEGER PRIMARY KEY, incident INTEGER NOT NULL REFERENCES incidents,"
+    " seq INTEGER NOT NULL, format TEXT NOT NULL, bugcheck INTEGER, line INTEGER, raw TEXT NOT NULL);"
+    "CREATE TABLE frames(stack INTEGER NOT NULL REFERENCES stacks, pos INTEGER NOT NULL,"
+    " module TEXT, function TEXT, offset TEXT, file TEXT, line INTEGER, address TEXT,"
+    " norm TEXT NOT NULL, raw TEXT NOT NULL);"
+    "CREATE VIRTUAL TABLE fts USING fts5(title, tags, summary, body, stacks, identifiers,"
+    " tokenize=\"unicode61 remove_diacritics 2 tokenchars '_'\", prefix='2 3');"
+    "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(10.0, 5.0, 3.0, 1.0, 2.0, 8.0)');";
+
+/* Built after the rows are in: cheaper than maintaining them during the inserts. */
+static const char finish_sql[] =
+    "CREATE INDEX frames_norm ON frames(norm);"
+    "CREATE INDEX frames_stack ON frames(stack, pos);"
+    "CREATE INDEX stacks_incident ON stacks(incident);"
+    "CREATE INDEX terms_name ON terms(kind, name);"
+    "CREATE INDEX terms_incident ON terms(incident);"
+    "CREATE INDEX identifiers_value ON identifiers(value COLLATE NOCASE);"
+    "CREATE INDEX identifiers_incident ON identifiers(incident);"
+    "CREATE INDEX incidents_date ON incidents(date_unix DESC);"
+    "CREATE TABLE frame_stats(norm TEXT PRIMARY KEY, incidents INTEGER NOT NULL,"
+    " stacks INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO frame_stats SELECT f.norm, COUNT(DISTINCT s.incident), COUNT(DISTINCT f.stack)"
+    " FROM frames f JOIN stacks s ON s.rowid = f.stack GROUP BY f.norm;"
+    "INSERT INTO fts(fts) VALUES('optimize');";
+
+static void writer_fail(kb_index_writer *w, int *rc, const char *what) {
+  if (*rc) return;
+  *rc = -1;
+  snprintf(w->errmsg, sizeof w->errmsg, "index: %s: %s", what, sqlite3_errmsg(w->db));
+}
+
+static sqlite3_stmt *writer_prepare(kb_index_writer *w, const char *sql, int *rc) {
+  sqlite3_stmt *st = NULL;
+  if (*rc) return NULL;
+  if (sqlite3_prepare_v3(w->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+    writer_fail(w, rc, "prepare");
+  return st;
+}
+
+/* Bind, step and reset one statement; values come as text (NULL allowed) or int64. */
+static void writer_step(kb_index_writer *w, sqlite3_stmt *st, int *rc) {
+  if (*rc) return;
+  if (sqlite3_step(st) != SQLITE_DONE) writer_fail(w, rc, "insert");
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s) {
+  if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+  else sqlite3_bind_null(st, i);
+}
+
+kb_index_writer *kb_index_create(const char *path, char **err) {
+  kb_index_writer *w = kb_xcalloc(1, sizeof *w);
+  int rc = 0;
+  if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_EXCLUSIVE,
+                      NULL) != SQLITE_OK) {
+    *err = kb_xasprintf("%s: cannot create index: %s", path, w->db ? sqlite3_errmsg(w->db) : "out of memory");
+    kb_index_abort(w);
+    return NULL;
+  }
+  if (sqlite3_exec(w->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) writer_fail(w, &rc, "schema");
+  if (!rc && sqlite3_exec(w->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) writer_fail(w, &rc, "begin");
+  w->ins_incident = writer_prepare(w,
+      "INSERT INTO incidents(id, slug, url, title, date, date_unix, summary, tags, categories,"
+      " source_path, params) VALUES(?,?,?,?,?,?,?,?,?,?,?)", &rc);
+  w->ins_term = writer_prepare(w, "INSERT INTO terms(incident, kind, name) VALUES(?,?,?)", &rc);
+  w->ins_ident = writer_prepare(w, "INSERT INTO identifiers(incident, kind, value) VALUES(?,?,?)", &rc);
+  w->ins_stack = writer_prepare(w,
+      "INSERT INTO stacks(incident, seq, format, bugcheck, line, raw) VALUES(?,?,?,?,?,?)", &rc);
+  w->ins_frame = writer_prepare(w,
+      "INSERT INTO frames(stack, pos, module, function, offset, file, line, address, norm, raw)"
+      " VALUES(?,?,?,?,?,?,?,?,?,?)", &rc);
+  w->ins_fts = writer_prepare(w,
+      "INSERT INTO fts(rowid, title, tags, summary, body, stacks, identifiers) VALUES(?,?,?,?,?,?,?)", &rc);
+  w->ins_meta = writer_prepare(w, "INSERT OR REPLACE INTO meta(key, value) VALUES(?,?)", &rc);
+  if (rc) {
+    *err = kb_xasprintf("%s: %s", path, w->errmsg);
+    kb_index_abort(w);
+    return NULL;
+  }
+  return w;
+}
+
+static char *strlist_json(const kb_strlist *l) {
+  cJSON *arr = cJSON_CreateArray();
+  for (size_t i = 0; i < l->n; i++) cJSON_AddItemToArray(arr, cJSON_CreateString(l->v[i]));
+  char *s = cJSON_PrintUnformatted(arr);
+  cJSON_Delete(arr);
+  return s;
+}
+
+static void add_terms(kb_index_writer *w, sqlite3_int64 row, const char *kind, const kb_strlist *l, int *rc) {
+  for (size_t i = 0; i < l->n && !*rc; i++) {
+    sqlite3_bind_int64(w->ins_term, 1, row);
+    bind_text(w->ins_term, 2, kind);
+    bind_text(w->ins_term, 3, l->v[i]);
+    writer_step(w, w->ins_term, rc);
+  }
+}
+
+static void add_frames(kb_index_writer *w, sqlite3_int64 stack_row, const kb_stack *st, int *rc) {
+  for (size_t i = 0; i < st->nframes && !*rc; i++) {
+    const kb_frame *f = &st->frames[i];
+    sqlite3_stmt *q = w->ins_frame;
+    sqlite3_bind_int64(q, 1, stack_row);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)i);
+    bind_text(q, 3, f->module);
+    bind_text(q, 4, f->function);
+    bind_text(q, 5, f->offset);
+    bind_text(q, 6, f->file);
+    if (f->line) sqlite3_bind_int(q, 7, f->line);
+    bind_text(q, 8, f->address);
+    bind_text(q, 9, f->norm);
+    bind_text(q, 10, f->raw);
+    writer_step(w, q, rc);
+  }
+}
+
+static void add_stacks(kb_index_writer *w, sqlite3_int64 row, const kb_stacks *stacks, kb_buf *text, int *rc) {
+  for (size_t i = 0; i < stacks->n && !*rc; i++) {
+    const kb_stack *st = &stacks->v[i];
+    sqlite3_stmt *q = w->ins_stack;
+    sqlite3_bind_int64(q, 1, row);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)i);
+    bind_text(q, 3, st->format);
+    if (st->bugcheck) sqlite3_bind_int64(q, 4, st->bugcheck);
+    sqlite3_bind_int(q, 5, st->first_line);
+    bind_text(q, 6, st->raw);
+    writer_step(w, q, rc);
+    add_frames(w, sqlite3_last_insert_rowid(w->db), st, rc);
+    kb_buf_adds(text, st->raw);
+    kb_buf_addc(text, '\n');
+  }
+}
+
+char *kb_index_ident_text(const kb_idents *ids) {
+  kb_buf b = KB_BUF_INIT;
+  for (size_t i = 0; i < ids->n; i++) {
+    const kb_ident *id = &ids->v[i];
+    kb_buf_adds(&b, id->value);
+    kb_buf_addc(&b, ' ');
+    if (strcmp(id->kind, "bugcheck") == 0) {
+      unsigned code = (unsigned)strtoul(id->value, NULL, 16);
+      kb_buf_addf(&b, "0x%08X %X ", code, code);
+    } else if (strcmp(id->kind, "module") == 0) {
+      char *m = kb_module_normalize(id->value, strlen(id->value));
+      kb_buf_addf(&b, "%s ", m);
+      free(m);
+    }
+  }
+  kb_buf_rtrim(&b);
+  return kb_buf_detach(&b, NULL);
+}
+
+static void add_idents(kb_index_writer *w, sqlite3_int64 row, const kb_idents *ids, int *rc) {
+  for (size_t i = 0; i < ids->n && !*rc; i++) {
+    sqlite3_bind_int64(w->ins_ident, 1, row);
+    bind_text(w->ins_ident, 2, ids->v[i].kind);
+    bind_text(w->ins_ident, 3, ids->v[i].value);
+    writer_step(w, w->ins_ident, rc);
+  }
+}
+
+static void add_fts(kb_index_writer *w, sqlite3_int64 row, const kb_incident *inc, const char *stack_text, int *rc) {
+  if (*rc) return;
+  kb_buf tags = KB_BUF_INIT;
+  for (size_t i = 0; i < inc->tags.n; i++) kb_buf_addf(&tags, "%s ", inc->tags.v[i]);
+  for (size_t i = 0; i < inc->categories.n; i++) kb_buf_addf(&tags, "%s ", inc->categories.v[i]);
+  char *idents = kb_index_ident_text(&inc->idents);
+  sqlite3_stmt *q = w->ins_fts;
+  sqlite3_bind_int64(q, 1, row);
+  bind_text(q, 2, inc->title);
+  bind_text(q, 3, tags.ptr);
+  bind_text(q, 4, inc->summary);
+  bind_text(q, 5, inc->md.text);
+  bind_text(q, 6, stack_text);
+  bind_text(q, 7, idents);
+  writer_step(w, q, rc);
+  free(idents);
+  kb_buf_release(&tags);
+}
+
+void kb_index_add(kb_index_writer *w, const kb_incident *inc, int *rc) {
+  if (*rc) return;
+  sqlite3_stmt *q = w->ins_incident;
+  char *tags = strlist_json(&inc->tags), *cats = strlist_json(&inc->categories);
+  char *params = cJSON_PrintUnformatted(inc->params);
+  char date[40] = "";
+  if (inc->has_date) kb_date_format_rfc3339(inc->date, inc->tz_min, date, sizeof date);
+  bind_text(q, 1, inc->id);
+  bind_text(q, 2, inc->slug);
+  bind_text(q, 3, inc->url);
+  bind_text(q, 4, inc->title);
+  bind_text(q, 5, inc->has_date ? date : NULL);
+  if (inc->has_date) sqlite3_bind_int64(q, 6, inc->date);
+  bind_text(q, 7, inc->summary);
+  bind_text(q, 8, tags);
+  bind_text(q, 9, cats);
+  bind_text(q, 10, inc->path);
+  bind_text(q, 11, params ? params : "{}");
+  writer_step(w, q, rc);
+  free(tags);
+  free(cats);
+  free(params);
+  sqlite3_int64 row = sqlite3_last_insert_rowid(w->db);
+  add_terms(w, row, "tag", &inc->tags, rc);
+  add_terms(w, row, "category", &inc->categories, rc);
+  add_idents(w, row, &inc->idents, rc);
+  kb_buf stack_text = KB_BUF_INIT;
+  add_stacks(w, row, &inc->md.stacks, &stack_text, rc);
+  add_fts(w, row, inc, stack_text.ptr, rc);
+  kb_buf_release(&stack_text);
+}
+
+void kb_index_set_meta(kb_index_writer *w, const char *key, const char *value, int *rc) {
+  if (*rc) return;
+  bind_text(w->ins_meta, 1, key);
+  bind_text(w->ins_meta, 2, value);
+  writer_step(w, w->ins_meta, rc);
+}
+
+const char *kb_index_errmsg(const kb_index_writer *w) { return w->errmsg; }
+
+static void writer_finalize(kb_index_writer *w) {
+  sqlite3_stmt *all[] = {w->ins_incident, w->ins_term, w->ins_ident, w->ins_stack,
+                         w->ins_frame,    w->ins_fts,  w->ins_meta};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) sqlite3_finalize(all[i]);
+}
+
+int kb_index_finish(kb_index_writer *w, char **err) {
+  int rc = 0;
+  writer_finalize(w);
+  if (sqlite3_exec(w->db, finish_sql, NULL, NULL, NULL) != SQLITE_OK) writer_fail(w, &rc, "finish");
+  if (!rc && sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) writer_fail(w, &rc, "commit");
+  if (!rc && sqlite3_exec(w->db, "VACUUM", NULL, NULL, NULL) != SQLITE_OK) writer_fail(w, &rc, "vacuum");
+  if (rc) *err = kb_xstrdup(w->errmsg);
+  if (sqlite3_close(w->db) != SQLITE_OK && !rc) {
+    rc = -1;
+    *err = kb_xstrdup("index: close failed");
+  }
+  free(w);
+  return rc;
+}
+
+void kb_index_abort(kb_index_writer *w) {
+  if (!w) return;
+  writer_finalize(w);
+  sqlite3_close(w->db);
+  free(w);
+}

@@ -1,0 +1,34 @@
+/* index.h - the SQLite index `kb.sqlite` that `kb build` writes next to the site and
+ * that the server and `kb match`/`kb search` read. The schema is documented at the top
+ * of index.c. Writers: gen. Readers: server, CLI. */
+#ifndef KB_INDEX_H
+#define KB_INDEX_H
+
+#include "content/incident.h"
+
+#define KB_INDEX_SCHEMA_VERSION 1
+#define KB_INDEX_FILE "kb.sqlite"
+
+typedef struct kb_index_writer kb_index_writer;
+
+/* Create a new index at `path` (which must not exist) and open one transaction.
+ * Returns NULL and sets *err (caller frees) on failure. */
+kb_index_writer *kb_index_create(const char *path, char **err);
+/* Add one incident. Sticky error: does nothing when *rc != 0, sets *rc on failure. */
+void kb_index_add(kb_index_writer *w, const kb_incident *inc, int *rc);
+/* Store a key/value in the meta table (sticky *rc). */
+void kb_index_set_meta(kb_index_writer *w, const char *key, const char *value, int *rc);
+/* Compute frame statistics, optimize the full-text index, commit, compact and close.
+ * Returns 0, or -1 and sets *err. Frees `w` either way. */
+int kb_index_finish(kb_index_writer *w, char **err);
+/* Abandon an index being written (the caller removes the file). Accepts NULL. */
+void kb_index_abort(kb_index_writer *w);
+/* The message of the last failure of the writer, for a sticky *rc. */
+const char *kb_index_errmsg(const kb_index_writer *w);
+
+/* Text of the FTS "identifiers" column for an incident: every identifier in the
+ * spellings people type (0xA, 0x0000000A, IRQL_NOT_LESS_OR_EQUAL, MsLbfoProvider.sys,
+ * MsLbfoProvider). Caller frees. */
+char *kb_index_ident_text(const kb_idents *ids);
+
+#endif

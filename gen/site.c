@@ -1,0 +1,519 @@
+/* site.c - render the site's pages from the templates (see site.h).
+ *
+ * Every page gets one JSON context: `site` (title, base, generator, build time) plus
+ * what the page shows. Templates are logic-less Mustache; the data carries every
+ * derived value (hrefs with the base prefix, formatted dates, counts, flags), so the
+ * templates never compute. Pages are written as <path>/index.html ("pretty URLs"). */
+#include "site.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "content/date.h"
+#include "content/sanitize.h"
+#include "util/util.h"
+
+#define FEED_ENTRIES 50
+
+/* One taxonomy term (a tag or a category) and the incidents that carry it. */
+typedef struct site_term {
+  char *name;
+  char *slug;
+  size_t *members; /* indexes into site->incidents */
+  size_t n, cap;
+} site_term;
+
+typedef struct site_terms {
+  const char *kind;  /* "tags" | "categories" */
+  const char *label; /* "Tags" | "Categories" */
+  site_term *v;
+  size_t n, cap;
+} site_terms;
+
+int kb_site_base_parse(const char *base_url, char **base, char **abs_base) {
+  const char *u = base_url && *base_url ? base_url : "/";
+  *base = *abs_base = NULL;
+  for (const char *p = u; *p; p++)
+    if ((unsigned char)*p <= 0x20 || strchr("\"'<>\\`{}|^", *p)) return -1;
+  const char *path = u;
+  if (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0) {
+    const char *host = strstr(u, "//") + 2;
+    if (!*host || *host == '/') return -1;
+    path = strchr(host, '/');
+    if (!path) path = "/";
+  } else if (u[0] != '/') {
+    return -1;
+  }
+  if (strstr(path, "/../") || strstr(path, "/./") || strstr(path, "?") || strstr(path, "#")) return -1;
+  size_t pl = strlen(path);
+  *base = pl && path[pl - 1] == '/' ? kb_xstrdup(path) : kb_xasprintf("%s/", path);
+  if (path != u) {
+    size_t hl = (size_t)(path - u);
+    if (strcmp(path, "/") == 0 && u[strlen(u) - 1] != '/') hl = strlen(u);
+    *abs_base = kb_xasprintf("%.*s%s", (int)hl, u, *base);
+  }
+  return 0;
+}
+
+bool kb_site_path_reserved(const char *url) {
+  static const char *const exact[] = {"/", "/index.html", "/feed.xml", "/sitemap.xml", "/404.html",
+                                      "/kb.sqlite", "/style.css", NULL};
+  static const char *const prefixes[] = {"/tags/", "/categories/", "/static/", NULL};
+  for (const char *const *e = exact; *e; e++)
+    if (strcmp(url, *e) == 0) return true;
+  for (const char *const *p = prefixes; *p; p++)
+    if (strncmp(url, *p, strlen(*p)) == 0) return true;
+  return false;
+}
+
+/* "/incidents/x/" -> "<base>incidents/x/" */
+static char *site_href(const kb_site *s, const char *url) { return kb_xasprintf("%s%s", s->base, url + 1); }
+
+static char *site_abs(const kb_site *s, const char *url) {
+  return kb_xasprintf("%s%s", s->abs_base ? s->abs_base : s->base, url + 1);
+}
+
+/* File in the output folder for a site path: "/x/" -> "<dir>/x/index.html". */
+static char *site_file(const kb_site *s, const char *url) {
+  size_t n = strlen(url);
+  if (n && url[n - 1] == '/') return kb_xasprintf("%s%sindex.html", s->dir, url);
+  return kb_xasprintf("%s%s", s->dir, url);
+}
+
+static cJSON *site_object(const kb_site *s) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "title", "Incident knowledge base");
+  cJSON_AddStringToObject(o, "base", s->base);
+  cJSON_AddStringToObject(o, "base_url", s->abs_base ? s->abs_base : s->base);
+  cJSON_AddStringToObject(o, "generator", "kb " KB_GEN_VERSION);
+  cJSON_AddStringToObject(o, "built_at", s->built_at);
+  cJSON_AddNumberToObject(o, "incident_count", (double)s->n);
+  return o;
+}
+
+static cJSON *page_context(const kb_site *s, const char *title, const char *url) {
+  cJSON *ctx = cJSON_CreateObject();
+  cJSON_AddItemToObject(ctx, "site", site_object(s));
+  cJSON *page = cJSON_AddObjectToObject(ctx, "page");
+  cJSON_AddStringToObject(page, "title", title);
+  char *href = site_href(s, url);
+  cJSON_AddStringToObject(page, "href", href);
+  free(href);
+  return ctx;
+}
+
+/* Render template `name` with ctx into the page at site path `url`. */
+static int site_render(kb_site *s, const char *name, cJSON *ctx, const char *url) {
+  kb_buf out = KB_BUF_INIT;
+  char *err = NULL;
+  int rc = kb_tmpl_set_render(s->templates, name, ctx, &out, &err);
+  if (rc) {
+    kb_diags_add(s->diags, KB_ERROR, s->opts->templates_dir, 0, "%s", err ? err : "template error");
+    free(err);
+  } else {
+    char *file = site_file(s, url);
+    if (kb_file_write(file, out.ptr, out.len)) {
+      kb_diags_add(s->diags, KB_ERROR, file, 0, "cannot write: %s", strerror(errno));
+      rc = -1;
+    }
+    free(file);
+    s->pages++;
+  }
+  kb_buf_release(&out);
+  return rc;
+}
+
+static void add_term_links(const kb_site *s, cJSON *obj, const char *key, const char *kind, const kb_strlist *l) {
+  cJSON *arr = cJSON_AddArrayToObject(obj, key);
+  for (size_t i = 0; i < l->n; i++) {
+    char *slug = kb_slugify(l->v[i], strlen(l->v[i]));
+    char *url = kb_xasprintf("/%s/%s/", kind, slug);
+    char *href = site_href(s, url);
+    cJSON *t = cJSON_CreateObject();
+    cJSON_AddStringToObject(t, "name", l->v[i]);
+    cJSON_AddStringToObject(t, "href", href);
+    cJSON_AddItemToArray(arr, t);
+    free(slug);
+    free(url);
+    free(href);
+  }
+}
+
+static void add_dates(cJSON *o, const kb_incident *inc) {
+  char buf[40];
+  cJSON_AddBoolToObject(o, "has_date", inc->has_date);
+  if (!inc->has_date) return;
+  kb_date_format_rfc3339(inc->date, inc->tz_min, buf, sizeof buf);
+  cJSON_AddStringToObject(o, "date_iso", buf);
+  kb_date_format_human(inc->date, inc->tz_min, buf, sizeof buf);
+  cJSON_AddStringToObject(o, "date_human", buf);
+  kb_date_format_ymd(inc->date, inc->tz_min, buf, sizeof buf);
+  cJSON_AddStringToObject(o, "date_ymd", buf);
+}
+
+/* What lists show of an incident. */
+static cJSON *incident_card(const kb_site *s, const kb_incident *inc) {
+  cJSON *o = cJSON_CreateObject();
+  char *href = site_href(s, inc->url);
+  cJSON_AddStringToObject(o, "id", inc->id);
+  cJSON_AddStringToObject(o, "title", inc->title);
+  cJSON_AddStringToObject(o, "href", href);
+  cJSON_AddStringToObject(o, "summary", inc->summary ? inc->summary : "");
+  cJSON_AddBoolToObject(o, "draft", inc->draft);
+  cJSON_AddNumberToObject(o, "stack_count", (double)inc->md.stacks.n);
+  add_dates(o, inc);
+  add_term_links(s, o, "tags", "tags", &inc->tags);
+  add_term_links(s, o, "categories", "categories", &inc->categories);
+  free(href);
+  return o;
+}
+
+static const char *ident_label(const char *kind) {
+  if (strcmp(kind, "kb") == 0) return "KB article";
+  if (strcmp(kind, "cve") == 0) return "CVE";
+  if (strcmp(kind, "bugcheck") == 0) return "Bugcheck";
+  if (strcmp(kind, "bugcheck_name") == 0) return "Bugcheck name";
+  if (strcmp(kind, "module") == 0) return "Module";
+  if (strcmp(kind, "exception") == 0) return "Exception";
+  return kind;
+}
+
+static cJSON *incident_identifiers(const kb_incident *inc) {
+  cJSON *arr = cJSON_CreateArray();
+  for (size_t i = 0; i < inc->idents.n; i++) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "kind", inc->idents.v[i].kind);
+    cJSON_AddStringToObject(o, "label", ident_label(inc->idents.v[i].kind));
+    cJSON_AddStringToObject(o, "value", inc->idents.v[i].value);
+    cJSON_AddItemToArray(arr, o);
+  }
+  return arr;
+}
+
+static cJSON *frame_object(const kb_frame *f, size_t pos) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "pos", (double)pos);
+  cJSON_AddStringToObject(o, "module", f->module ? f->module : "");
+  cJSON_AddStringToObject(o, "function", f->function ? f->function : "");
+  cJSON_AddStringToObject(o, "offset", f->offset ? f->offset : "");
+  cJSON_AddStringToObject(o, "address", f->address ? f->address : "");
+  cJSON_AddStringToObject(o, "raw", f->raw);
+  return o;
+}
+
+static cJSON *incident_stacks(const kb_incident *inc) {
+  cJSON *arr = cJSON_CreateArray();
+  for (size_t i = 0; i < inc->md.stacks.n; i++) {
+    const kb_stack *st = &inc->md.stacks.v[i];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "number", (double)(i + 1));
+    cJSON_AddStringToObject(o, "format", st->format);
+    cJSON_AddNumberToObject(o, "frame_count", (double)st->nframes);
+    if (st->bugcheck) {
+      char hex[16];
+      snprintf(hex, sizeof hex, "0x%X", st->bugcheck);
+      cJSON_AddStringToObject(o, "bugcheck", hex);
+      const char *name = kb_bugcheck_name(st->bugcheck);
+      if (name) cJSON_AddStringToObject(o, "bugcheck_name", name);
+    }
+    cJSON *frames = cJSON_AddArrayToObject(o, "frames");
+    for (size_t j = 0; j < st->nframes; j++) cJSON_AddItemToArray(frames, frame_object(&st->frames[j], j));
+    cJSON_AddItemToArray(arr, o);
+  }
+  return arr;
+}
+
+/* Front matter links shown as links: only http(s) URLs that pass the sanitizer. */
+static bool is_web_url(const char *u) {
+  return (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0) && kb_url_is_safe(u, strlen(u));
+}
+
+static int write_incident(kb_site *s, const kb_incident *inc) {
+  cJSON *ctx = page_context(s, inc->title, inc->url);
+  cJSON *o = incident_card(s, inc);
+  cJSON_AddStringToObject(o, "body", inc->md.html);
+  cJSON_AddStringToObject(o, "slug", inc->slug);
+  cJSON *ids = incident_identifiers(inc);
+  cJSON_AddBoolToObject(o, "has_identifiers", cJSON_GetArraySize(ids) > 0);
+  cJSON_AddItemToObject(o, "identifiers", ids);
+  cJSON *stacks = incident_stacks(inc);
+  cJSON_AddBoolToObject(o, "has_stacks", cJSON_GetArraySize(stacks) > 0);
+  cJSON_AddItemToObject(o, "stacks", stacks);
+  cJSON_AddItemToObject(o, "params", cJSON_Duplicate(inc->params, 1));
+  const cJSON *src = cJSON_GetObjectItemCaseSensitive(inc->params, "source");
+  if (cJSON_IsString(src) && is_web_url(src->valuestring)) cJSON_AddStringToObject(o, "source", src->valuestring);
+  cJSON_AddItemToObject(ctx, "incident", o);
+  int rc = site_render(s, "incident", ctx, inc->url);
+  cJSON_Delete(ctx);
+  return rc;
+}
+
+static int write_alias(kb_site *s, const char *alias, const kb_incident *inc) {
+  cJSON *ctx = page_context(s, inc->title, alias);
+  char *href = site_href(s, inc->url);
+  cJSON_AddStringToObject(ctx, "target", href);
+  free(href);
+  int rc = site_render(s, "alias", ctx, alias);
+  cJSON_Delete(ctx);
+  return rc;
+}
+
+static cJSON *cards(const kb_site *s, const size_t *idx, size_t n) {
+  cJSON *arr = cJSON_CreateArray();
+  for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, incident_card(s, s->incidents[idx ? idx[i] : i]));
+  return arr;
+}
+
+static int write_home(kb_site *s) {
+  cJSON *ctx = page_context(s, "Incidents", "/");
+  cJSON_AddItemToObject(ctx, "incidents", cards(s, NULL, s->n));
+  cJSON_AddNumberToObject(ctx, "count", (double)s->n);
+  int rc = site_render(s, "home", ctx, "/");
+  cJSON_Delete(ctx);
+  return rc;
+}
+
+static site_term *term_get(site_terms *t, const char *name) {
+  char *slug = kb_slugify(name, strlen(name));
+  for (size_t i = 0; i < t->n; i++)
+    if (strcmp(t->v[i].slug, slug) == 0) {
+      free(slug);
+      return &t->v[i];
+    }
+  if (t->n == t->cap) {
+    t->cap = t->cap ? t->cap * 2 : 16;
+    t->v = kb_xrealloc(t->v, t->cap * sizeof *t->v);
+  }
+  t->v[t->n] = (site_term){kb_xstrdup(name), slug, NULL, 0, 0};
+  return &t->v[t->n++];
+}
+
+static void term_add(site_term *term, size_t idx) {
+  if (term->n && term->members[term->n - 1] == idx) return;
+  if (term->n == term->cap) {
+    term->cap = term->cap ? term->cap * 2 : 8;
+    term->members = kb_xrealloc(term->members, term->cap * sizeof *term->members);
+  }
+  term->members[term->n++] = idx;
+}
+
+static int term_cmp(const void *a, const void *b) {
+  return strcmp(((const site_term *)a)->slug, ((const site_term *)b)->slug);
+}
+
+static void terms_collect(const kb_site *s, site_terms *t, bool categories) {
+  for (size_t i = 0; i < s->n; i++) {
+    const kb_strlist *l = categories ? &s->incidents[i]->categories : &s->incidents[i]->tags;
+    for (size_t j = 0; j < l->n; j++) term_add(term_get(t, l->v[j]), i);
+  }
+  if (t->n) qsort(t->v, t->n, sizeof *t->v, term_cmp);
+}
+
+static void terms_release(site_terms *t) {
+  for (size_t i = 0; i < t->n; i++) {
+    free(t->v[i].name);
+    free(t->v[i].slug);
+    free(t->v[i].members);
+  }
+  free(t->v);
+}
+
+static int write_terms(kb_site *s, site_terms *t) {
+  char *url = kb_xasprintf("/%s/", t->kind);
+  cJSON *ctx = page_context(s, t->label, url);
+  cJSON_AddStringToObject(ctx, "kind", t->kind);
+  cJSON_AddStringToObject(ctx, "label", t->label);
+  cJSON *arr = cJSON_AddArrayToObject(ctx, "terms");
+  int rc = 0;
+  for (size_t i = 0; i < t->n; i++) {
+    char *turl = kb_xasprintf("/%s/%s/", t->kind, t->v[i].slug);
+    char *href = site_href(s, turl);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", t->v[i].name);
+    cJSON_AddStringToObject(o, "href", href);
+    cJSON_AddNumberToObject(o, "count", (double)t->v[i].n);
+    cJSON_AddItemToArray(arr, o);
+    cJSON *tctx = page_context(s, t->v[i].name, turl);
+    cJSON_AddStringToObject(tctx, "kind", t->kind);
+    cJSON_AddStringToObject(tctx, "label", t->label);
+    cJSON_AddStringToObject(tctx, "name", t->v[i].name);
+    cJSON_AddItemToObject(tctx, "incidents", cards(s, t->v[i].members, t->v[i].n));
+    cJSON_AddNumberToObject(tctx, "count", (double)t->v[i].n);
+    if (!rc) rc = site_render(s, "term", tctx, turl);
+    cJSON_Delete(tctx);
+    free(turl);
+    free(href);
+  }
+  cJSON_AddBoolToObject(ctx, "empty", t->n == 0);
+  if (!rc) rc = site_render(s, "terms", ctx, url);
+  cJSON_Delete(ctx);
+  free(url);
+  return rc;
+}
+
+static int write_404(kb_site *s) {
+  cJSON *ctx = page_context(s, "Page not found", "/404.html");
+  int rc = site_render(s, "404", ctx, "/404.html");
+  cJSON_Delete(ctx);
+  return rc;
+}
+
+static int write_text_file(kb_site *s, const char *url, kb_buf *b) {
+  char *file = site_file(s, url);
+  int rc = 0;
+  if (b->err || kb_file_write(file, b->ptr, b->len)) {
+    kb_diags_add(s->diags, KB_ERROR, file, 0, "cannot write: %s", b->err ? "too large" : strerror(errno));
+    rc = -1;
+  }
+  free(file);
+  return rc;
+}
+
+static void xml_text(kb_buf *b, const char *tag, const char *text) {
+  kb_buf_addf(b, "<%s>", tag);
+  kb_buf_add_xml(b, text, strlen(text));
+  kb_buf_addf(b, "</%s>", tag);
+}
+
+/* Atom 1.0 feed of the newest incidents. Entry ids are URNs so that moving the site
+ * to another host does not make every entry look new to feed readers. */
+static int write_feed(kb_site *s) {
+  kb_buf b = KB_BUF_INIT;
+  kb_buf_adds(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
+  xml_text(&b, "title", "Incident knowledge base");
+  char *self = site_abs(s, "/feed.xml"), *home = site_abs(s, "/");
+  kb_buf_adds(&b, "\n<link rel=\"self\" href=\"");
+  kb_buf_add_xml(&b, self, strlen(self));
+  kb_buf_adds(&b, "\"/>\n<link href=\"");
+  kb_buf_add_xml(&b, home, strlen(home));
+  kb_buf_adds(&b, "\"/>\n<id>urn:kb:site</id>\n");
+  char updated[40];
+  if (s->n && s->incidents[0]->has_date)
+    kb_date_format_rfc3339(s->incidents[0]->date, s->incidents[0]->tz_min, updated, sizeof updated);
+  else
+    snprintf(updated, sizeof updated, "%s", s->built_at);
+  xml_text(&b, "updated", updated);
+  kb_buf_adds(&b, "\n<generator>kb</generator>\n");
+  for (size_t i = 0; i < s->n && i < FEED_ENTRIES; i++) {
+    const kb_incident *inc = s->incidents[i];
+    char *link = site_abs(s, inc->url);
+    char date[40];
+    if (inc->has_date) kb_date_format_rfc3339(inc->date, inc->tz_min, date, sizeof date);
+    else snprintf(date, sizeof date, "%s", s->built_at);
+    kb_buf_adds(&b, "<entry>");
+    xml_text(&b, "title", inc->title);
+    kb_buf_adds(&b, "<link href=\"");
+    kb_buf_add_xml(&b, link, strlen(link));
+    kb_buf_adds(&b, "\"/><id>urn:kb:incident:");
+    kb_buf_add_xml(&b, inc->id, strlen(inc->id));
+    kb_buf_adds(&b, "</id>");
+    xml_text(&b, "updated", date);
+    xml_text(&b, "summary", inc->summary ? inc->summary : "");
+    for (size_t t = 0; t < inc->tags.n; t++) {
+      kb_buf_adds(&b, "<category term=\"");
+      kb_buf_add_xml(&b, inc->tags.v[t], strlen(inc->tags.v[t]));
+      kb_buf_adds(&b, "\"/>");
+    }
+    kb_buf_adds(&b, "<author><name>kb</name></author></entry>\n");
+    free(link);
+  }
+  kb_buf_adds(&b, "</feed>\n");
+  int rc = write_text_file(s, "/feed.xml", &b);
+  kb_buf_release(&b);
+  free(self);
+  free(home);
+  return rc;
+}
+
+static void sitemap_url(kb_buf *b, const kb_site *s, const char *url, const char *lastmod) {
+  char *loc = site_abs(s, url);
+  kb_buf_adds(b, "<url><loc>");
+  kb_buf_add_xml(b, loc, strlen(loc));
+  kb_buf_adds(b, "</loc>");
+  if (lastmod) kb_buf_addf(b, "<lastmod>%s</lastmod>", lastmod);
+  kb_buf_adds(b, "</url>\n");
+  free(loc);
+}
+
+static int write_sitemap(kb_site *s, const site_terms *tags, const site_terms *cats) {
+  kb_buf b = KB_BUF_INIT;
+  kb_buf_adds(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                  "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+  sitemap_url(&b, s, "/", NULL);
+  for (size_t i = 0; i < s->n; i++) {
+    char ymd[40];
+    const kb_incident *inc = s->incidents[i];
+    if (inc->has_date) kb_date_format_ymd(inc->date, inc->tz_min, ymd, sizeof ymd);
+    sitemap_url(&b, s, inc->url, inc->has_date ? ymd : NULL);
+  }
+  const site_terms *all[] = {tags, cats};
+  for (size_t k = 0; k < 2; k++) {
+    char *u = kb_xasprintf("/%s/", all[k]->kind);
+    sitemap_url(&b, s, u, NULL);
+    free(u);
+    for (size_t i = 0; i < all[k]->n; i++) {
+      u = kb_xasprintf("/%s/%s/", all[k]->kind, all[k]->v[i].slug);
+      sitemap_url(&b, s, u, NULL);
+      free(u);
+    }
+  }
+  kb_buf_adds(&b, "</urlset>\n");
+  int rc = write_text_file(s, "/sitemap.xml", &b);
+  kb_buf_release(&b);
+  return rc;
+}
+
+/* Copy templates/static/ into the site root (style sheet, images, scripts). */
+static int copy_tree(kb_site *s, const char *from, const char *to) {
+  DIR *d = opendir(from);
+  if (!d) return errno == ENOENT ? 0 : -1;
+  struct dirent *e;
+  int rc = 0;
+  while (rc == 0 && (e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    char *src = kb_path_join(from, e->d_name), *dst = kb_path_join(to, e->d_name);
+    struct stat st;
+    if (stat(src, &st) == 0 && S_ISDIR(st.st_mode)) {
+      rc = copy_tree(s, src, dst);
+    } else if (stat(src, &st) == 0 && S_ISREG(st.st_mode)) {
+      kb_buf data = KB_BUF_INIT;
+      rc = kb_file_read(src, &data) || kb_file_write(dst, data.ptr, data.len) ? -1 : 0;
+      if (rc) kb_diags_add(s->diags, KB_ERROR, src, 0, "cannot copy: %s", strerror(errno));
+      kb_buf_release(&data);
+    }
+    free(src);
+    free(dst);
+  }
+  closedir(d);
+  return rc;
+}
+
+int kb_site_write(kb_site *s) {
+  site_terms tags = {"tags", "Tags", NULL, 0, 0}, cats = {"categories", "Categories", NULL, 0, 0};
+  terms_collect(s, &tags, false);
+  terms_collect(s, &cats, true);
+  int rc = write_home(s);
+  for (size_t i = 0; rc == 0 && i < s->n; i++) {
+    rc = write_incident(s, s->incidents[i]);
+    for (size_t a = 0; rc == 0 && a < s->incidents[i]->aliases.n; a++)
+      rc = write_alias(s, s->incidents[i]->aliases.v[a], s->incidents[i]);
+  }
+  if (rc == 0) rc = write_terms(s, &tags);
+  if (rc == 0) rc = write_terms(s, &cats);
+  if (rc == 0) rc = write_404(s);
+  if (rc == 0) rc = write_feed(s);
+  if (rc == 0) rc = write_sitemap(s, &tags, &cats);
+  if (rc == 0) {
+    char *static_dir = kb_path_join(s->opts->templates_dir, "static");
+    rc = copy_tree(s, static_dir, s->dir);
+    free(static_dir);
+  }
+  terms_release(&tags);
+  terms_release(&cats);
+  return rc;
+}

@@ -167,6 +167,7 @@ static cJSON *incident_card(const kb_site *s, const kb_incident *inc) {
   cJSON_AddBoolToObject(o, "draft", inc->draft);
   cJSON_AddNumberToObject(o, "stack_count", (double)inc->md.stacks.n);
   add_dates(o, inc);
+  cJSON_AddBoolToObject(o, "has_tags", inc->tags.n > 0);
   add_term_links(s, o, "tags", "tags", &inc->tags);
   add_term_links(s, o, "categories", "categories", &inc->categories);
   free(href);

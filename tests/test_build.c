@@ -74,6 +74,8 @@ static void test_bundled_content(void) {
   CHECK_CONTAINS(page, "<td class=\"fn\">vmqcGetFirstMappedMNic</td>");
   CHECK_CONTAINS(page, "KB2887595");
   CHECK_CONTAINS(page, "IRQL_NOT_LESS_OR_EQUAL");
+  CHECK_CONTAINS(page, "<a href=\"/tags/bsod/\">bsod</a>");
+  CHECK_CONTAINS(page, "<code class=\"language-text\">");
   char *ids = fts_ids(out_dir, "vmqcGetFirstMappedMNic");
   CHECK(ids && strncmp(ids, "kb-0001", 7) == 0);
   free(ids);

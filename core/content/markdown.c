@@ -28,7 +28,7 @@ static void extensions_register(void) { cmark_gfm_core_extensions_ensure_registe
 static const char *const extension_names[] = {"table", "autolink", "strikethrough", "tagfilter",
                                               "tasklist", NULL};
 
-enum { MD_OPTIONS = CMARK_OPT_UNSAFE | CMARK_OPT_FOOTNOTES | CMARK_OPT_GITHUB_PRE_LANG };
+enum { MD_OPTIONS = CMARK_OPT_UNSAFE | CMARK_OPT_FOOTNOTES };
 
 typedef struct md_walk {
   kb_buf block; /* text of the leaf block being read */

@@ -39,7 +39,7 @@ static void test_escaped_backticks_and_frame_numbers(void) {
                      "00 fffff800\\`4876a8c8 fffff800\\`46dc97e9 nt!KeBugCheckEx\n"
                      "01 fffff800\\`4876a8d0 fffff800\\`46dc803a nt!KiBugCheckDispatch+0x69\n"
                      "02 fffff800\\`4876aa10 fffff800\\`0213572f mydrv+0x1234\n"
-                     "\n"
+                     "\n\n"
                      "nt!KiPageFault+0x23a\n"
                      "NDIS.SYS!ndisMIndicateNetBufferListsToOpen+0x141\n";
   kb_stacks s = {0};
@@ -51,7 +51,7 @@ static void test_escaped_backticks_and_frame_numbers(void) {
     CHECK(s.v[0].frames[2].function == NULL);
     CHECK_STR(s.v[0].frames[2].norm, "mydrv+0x1234");
     CHECK(s.v[1].nframes == 2);
-    CHECK(s.v[1].first_line == 6);
+    CHECK(s.v[1].first_line == 7);
     CHECK_STR(s.v[1].frames[1].norm, "ndis!ndisMIndicateNetBufferListsToOpen");
   }
   kb_stacks_release(&s);

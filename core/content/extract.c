@@ -149,6 +149,8 @@ void kb_idents_from_stacks(const kb_stacks *stacks, kb_idents *out) {
   for (size_t i = 0; i < stacks->n; i++) {
     const kb_stack *st = &stacks->v[i];
     if (st->bugcheck) kb_idents_add_bugcheck(out, st->bugcheck);
+    if (st->reason.name && st->reason.kind && strcmp(st->reason.kind, "exception") == 0)
+      kb_idents_add(out, "exception", st->reason.name, strlen(st->reason.name));
     for (size_t j = 0; j < st->nframes; j++) {
       const char *m = st->frames[j].module;
       if (!m) continue;

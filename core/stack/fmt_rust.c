@@ -1,0 +1,15 @@
+/* fmt_rust.c - placeholder: the rust format is being written (issue 3); it recognises
+ * nothing yet. */
+#include "stack/format.h"
+
+static kb_line_kind rust_classify(const char *s, size_t n, kb_stack *cur, kb_frame *f, kb_reason *r) {
+  (void)s, (void)n, (void)cur, (void)f, (void)r;
+  return KB_LINE_NONE;
+}
+
+const kb_format kb_format_rust = {
+    .name = "rust",
+    .platform = "rust",
+    .min_frames_without_header = 2,
+    .classify = rust_classify,
+};

@@ -1,6 +1,6 @@
 /* index.c - write kb.sqlite, the index of a built site.
  *
- * On-disk format (schema version 1; `PRAGMA user_version` holds the version):
+ * On-disk format (schema version 2; `PRAGMA user_version` holds the version):
  *
  *   meta(key TEXT PRIMARY KEY, value TEXT)
  *       schema_version, generator, built_at (RFC 3339), base_url, incidents.
@@ -13,14 +13,19 @@
  *   identifiers(incident, kind TEXT, value TEXT)
  *       kind: kb, cve, bugcheck, bugcheck_name, module, exception (see extract.h).
  *   stacks(rowid INTEGER PRIMARY KEY, incident, seq INTEGER (0-based in the incident),
- *          format TEXT, bugcheck INTEGER, line INTEGER (in the source file), raw TEXT)
+ *          format TEXT, platform TEXT, bugcheck INTEGER, line INTEGER (in the source file),
+ *          signature TEXT, reason TEXT (JSON: kind, code, name, message, params, bucket), raw TEXT)
  *   frames(stack -> stacks.rowid, pos INTEGER (0 = crash site), module TEXT, function TEXT,
- *          offset TEXT, file TEXT, line INTEGER, address TEXT, norm TEXT, raw TEXT)
- *       norm is what matching compares (lowercased module without .sys/.dll/.exe, '!',
- *       function); index frames_norm(norm) finds candidate incidents by shared frames.
+ *          offset TEXT, file TEXT, line INTEGER, address TEXT, norm TEXT, flags INTEGER,
+ *          df INTEGER, raw TEXT)
+ *       norm is what matching compares (see core/stack/normalize.c); flags are KB_FRAME_*
+ *       (stack.h); df is frame_stats.incidents for the norm, copied here so matching reads
+ *       a candidate stack's weights in one range scan. Index frames_norm(norm) finds
+ *       candidate stacks by shared frames.
  *   frame_stats(norm TEXT PRIMARY KEY, incidents INTEGER, stacks INTEGER)
- *       how many incidents/stacks contain each normalized frame: the document frequency
- *       for idf weighting (frames of common plumbing weigh less).
+ *       how many incidents/stacks contain each normalized frame (frames flagged SKIP not
+ *       counted): the document frequency for idf weighting, so that frames of common
+ *       plumbing (NDIS, the JVM's thread start) weigh less.
  *   fts: FTS5(title, tags, summary, body, stacks, identifiers), rowid = incidents.rowid,
  *       tokenizer unicode61 with '_' as a token character, prefix indexes 2 and 3;
  *       default ranking bm25 with weights title 10, tags 5, summary 3, body 1,
@@ -50,7 +55,7 @@ static const char schema_sql[] =
     "PRAGMA page_size=4096;"
     "PRAGMA journal_mode=OFF;"
     "PRAGMA synchronous=OFF;"
-    "PRAGMA user_version=1;"
+    "PRAGMA user_version=2;"
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
     "CREATE TABLE incidents(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, slug TEXT NOT NULL,"
     " url TEXT NOT NULL UNIQUE, title TEXT NOT NULL, date TEXT, date_unix INTEGER, summary TEXT,"
@@ -60,17 +65,18 @@ static const char schema_sql[] =
     "CREATE TABLE identifiers(incident INTEGER NOT NULL REFERENCES incidents, kind TEXT NOT NULL,"
     " value TEXT NOT NULL);"
     "CREATE TABLE stacks(rowid INTEGER PRIMARY KEY, incident INTEGER NOT NULL REFERENCES incidents,"
-    " seq INTEGER NOT NULL, format TEXT NOT NULL, bugcheck INTEGER, line INTEGER, raw TEXT NOT NULL);"
+    " seq INTEGER NOT NULL, format TEXT NOT NULL, platform TEXT NOT NULL, bugcheck INTEGER, line INTEGER,"
+    " signature TEXT, reason TEXT, raw TEXT NOT NULL);"
     "CREATE TABLE frames(stack INTEGER NOT NULL REFERENCES stacks, pos INTEGER NOT NULL,"
     " module TEXT, function TEXT, offset TEXT, file TEXT, line INTEGER, address TEXT,"
-    " norm TEXT NOT NULL, raw TEXT NOT NULL);"
+    " norm TEXT NOT NULL, flags INTEGER NOT NULL, df INTEGER NOT NULL DEFAULT 0, raw TEXT NOT NULL);"
     "CREATE VIRTUAL TABLE fts USING fts5(title, tags, summary, body, stacks, identifiers,"
     " tokenize=\"unicode61 remove_diacritics 2 tokenchars '_'\", prefix='2 3');"
     "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(10.0, 5.0, 3.0, 1.0, 2.0, 8.0)');";
 
 /* Built after the rows are in: cheaper than maintaining them during the inserts. */
 static const char finish_sql[] =
-    "CREATE INDEX frames_norm ON frames(norm);"
+    "CREATE INDEX frames_norm ON frames(norm, stack);"
     "CREATE INDEX frames_stack ON frames(stack, pos);"
     "CREATE INDEX stacks_incident ON stacks(incident);"
     "CREATE INDEX terms_name ON terms(kind, name);"
@@ -81,7 +87,8 @@ static const char finish_sql[] =
     "CREATE TABLE frame_stats(norm TEXT PRIMARY KEY, incidents INTEGER NOT NULL,"
     " stacks INTEGER NOT NULL) WITHOUT ROWID;"
     "INSERT INTO frame_stats SELECT f.norm, COUNT(DISTINCT s.incident), COUNT(DISTINCT f.stack)"
-    " FROM frames f JOIN stacks s ON s.rowid = f.stack GROUP BY f.norm;"
+    " FROM frames f JOIN stacks s ON s.rowid = f.stack WHERE (f.flags & 1) = 0 GROUP BY f.norm;"
+    "UPDATE frames SET df = coalesce((SELECT incidents FROM frame_stats WHERE frame_stats.norm = frames.norm), 0);"
     "INSERT INTO fts(fts) VALUES('optimize');";
 
 static void writer_fail(kb_index_writer *w, int *rc, const char *what) {
@@ -128,10 +135,11 @@ kb_index_writer *kb_index_create(const char *path, char **err) {
   w->ins_term = writer_prepare(w, "INSERT INTO terms(incident, kind, name) VALUES(?,?,?)", &rc);
   w->ins_ident = writer_prepare(w, "INSERT INTO identifiers(incident, kind, value) VALUES(?,?,?)", &rc);
   w->ins_stack = writer_prepare(w,
-      "INSERT INTO stacks(incident, seq, format, bugcheck, line, raw) VALUES(?,?,?,?,?,?)", &rc);
+      "INSERT INTO stacks(incident, seq, format, platform, bugcheck, line, signature, reason, raw)"
+      " VALUES(?,?,?,?,?,?,?,?,?)", &rc);
   w->ins_frame = writer_prepare(w,
-      "INSERT INTO frames(stack, pos, module, function, offset, file, line, address, norm, raw)"
-      " VALUES(?,?,?,?,?,?,?,?,?,?)", &rc);
+      "INSERT INTO frames(stack, pos, module, function, offset, file, line, address, norm, flags, raw)"
+      " VALUES(?,?,?,?,?,?,?,?,?,?,?)", &rc);
   w->ins_fts = writer_prepare(w,
       "INSERT INTO fts(rowid, title, tags, summary, body, stacks, identifiers) VALUES(?,?,?,?,?,?,?)", &rc);
   w->ins_meta = writer_prepare(w, "INSERT OR REPLACE INTO meta(key, value) VALUES(?,?)", &rc);
@@ -173,7 +181,8 @@ static void add_frames(kb_index_writer *w, sqlite3_int64 stack_row, const kb_sta
     if (f->line) sqlite3_bind_int(q, 7, f->line);
     bind_text(q, 8, f->address);
     bind_text(q, 9, f->norm);
-    bind_text(q, 10, f->raw);
+    sqlite3_bind_int(q, 10, (int)f->flags);
+    bind_text(q, 11, f->raw);
     writer_step(w, q, rc);
   }
 }
@@ -184,15 +193,36 @@ static void add_stacks(kb_index_writer *w, sqlite3_int64 row, const kb_stacks *s
     sqlite3_stmt *q = w->ins_stack;
     sqlite3_bind_int64(q, 1, row);
     sqlite3_bind_int64(q, 2, (sqlite3_int64)i);
+    char *reason = kb_reason_json(&st->reason);
     bind_text(q, 3, st->format);
-    if (st->bugcheck) sqlite3_bind_int64(q, 4, st->bugcheck);
-    sqlite3_bind_int(q, 5, st->first_line);
-    bind_text(q, 6, st->raw);
+    bind_text(q, 4, st->platform);
+    if (st->bugcheck) sqlite3_bind_int64(q, 5, st->bugcheck);
+    sqlite3_bind_int(q, 6, st->first_line);
+    bind_text(q, 7, st->signature);
+    bind_text(q, 8, reason);
+    bind_text(q, 9, st->raw);
     writer_step(w, q, rc);
+    free(reason);
     add_frames(w, sqlite3_last_insert_rowid(w->db), st, rc);
     kb_buf_adds(text, st->raw);
     kb_buf_addc(text, '\n');
   }
+}
+
+char *kb_reason_json(const kb_reason *r) {
+  cJSON *o = kb_reason_to_json(r);
+  char *s = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return s;
+}
+
+cJSON *kb_reason_to_json(const kb_reason *r) {
+  cJSON *o = cJSON_CreateObject();
+  const char *keys[] = {"kind", "code", "name", "message", "params", "bucket"};
+  const char *vals[] = {r->kind, r->code, r->name, r->message, r->params, r->bucket};
+  for (size_t i = 0; i < 6; i++)
+    if (vals[i]) cJSON_AddStringToObject(o, keys[i], vals[i]);
+  return o;
 }
 
 char *kb_index_ident_text(const kb_idents *ids) {

@@ -6,7 +6,7 @@
 
 #include "content/incident.h"
 
-#define KB_INDEX_SCHEMA_VERSION 1
+#define KB_INDEX_SCHEMA_VERSION 2
 #define KB_INDEX_FILE "kb.sqlite"
 
 typedef struct kb_index_writer kb_index_writer;
@@ -30,5 +30,9 @@ const char *kb_index_errmsg(const kb_index_writer *w);
  * spellings people type (0xA, 0x0000000A, IRQL_NOT_LESS_OR_EQUAL, MsLbfoProvider.sys,
  * MsLbfoProvider). Caller frees. */
 char *kb_index_ident_text(const kb_idents *ids);
+
+/* A crash reason as a JSON object of its non-NULL fields (caller frees / deletes). */
+char *kb_reason_json(const kb_reason *r);
+cJSON *kb_reason_to_json(const kb_reason *r);
 
 #endif

@@ -1,0 +1,20 @@
+/* cli.h - the `kb` subcommands (one file each) and what they share. */
+#ifndef KB_CLI_H
+#define KB_CLI_H
+
+#include <stdbool.h>
+
+enum { KB_EXIT_OK = 0, KB_EXIT_FAIL = 1, KB_EXIT_USAGE = 2 };
+
+int cmd_build(int argc, char **argv);
+int cmd_match(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+
+/* Print "kb: <message>" and the usage text to stderr; returns KB_EXIT_USAGE. */
+int cli_usage_error(const char *usage, const char *fmt, const char *arg);
+/* Parse a positive integer option value in [1, max]; false when it is not one. */
+bool cli_parse_count(const char *s, int max, int *out);
+/* `DIR/kb.sqlite`; caller frees. */
+char *cli_index_path(const char *site_dir);
+
+#endif

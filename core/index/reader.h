@@ -1,0 +1,25 @@
+/* reader.h - open a built kb.sqlite for reading. The file is immutable once published,
+ * so it is opened read-only with `immutable=1`: no locks, no journal, safe to share
+ * between processes and to replace by renaming a new file over it. One kb_index per
+ * thread (SQLite connections are not shared). Used by match, search, the server, CLI. */
+#ifndef KB_INDEX_READER_H
+#define KB_INDEX_READER_H
+
+#include <sqlite3.h>
+
+typedef struct kb_index kb_index;
+
+/* Open and check `path` (schema version, kb tables). NULL and *err (caller frees) with
+ * a message fit for a user: "public/kb.sqlite: not a kb index (...)". */
+kb_index *kb_index_open(const char *path, char **err);
+void kb_index_close(kb_index *ix); /* accepts NULL */
+sqlite3 *kb_index_db(kb_index *ix);
+/* Number of incidents (cached at open). */
+long long kb_index_incidents(const kb_index *ix);
+/* A prepared statement cached on the handle, reset and with bindings cleared; NULL
+ * on error. `slot` is a small integer chosen by the caller module (see reader.c). */
+sqlite3_stmt *kb_index_stmt(kb_index *ix, int slot, const char *sql);
+
+enum { KB_INDEX_STMT_SLOTS = 32 };
+
+#endif

@@ -1,0 +1,433 @@
+/* match.c - stack similarity and ranking (see match.h).
+ *
+ * Similarity, after TraceSim (Vasiliev et al. 2020) and ReBucket (Dang et al. 2012):
+ *  - frames flagged SKIP (bugcheck machinery, abort, ...) are removed first, so
+ *    positions count from the first frame that matters;
+ *  - a frame at position p with document frequency df among N incidents weighs
+ *        w = e^(-ALPHA*p) * sigmoid(BETA*idf - GAMMA),  idf = ln(1+N/df) / ln(1+N)
+ *    so frames near the crash weigh more and plumbing found in many incidents less;
+ *    a query frame the index never saw counts as rare (df = 1);
+ *  - the two stacks are aligned (Needleman-Wunsch, gaps free) where equal frames score
+ *        (w1 + w2) / 2 * e^(-DELTA*|i-j|)
+ *    and the similarity is 2*S / (W1 + W2), W the sum of each stack's weights: 1 for
+ *    the same frames, a truncated copy still scores high because deep frames weigh little.
+ * Confidence: "exact" when the signatures agree (and the reasons do not contradict),
+ * "strong" from KB_MATCH_STRONG when the crash sites agree (one of the top two frames of
+ * each side aligned), "weak" otherwise; nothing under KB_MATCH_THRESHOLD is returned.
+ * Addresses, offsets, arguments and line numbers never enter: frames compare by norm. */
+#include "match/match.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "index/index.h"
+#include "util/util.h"
+
+#define ALPHA 0.15
+#define BETA 10.0
+#define GAMMA 3.0
+#define DELTA 0.1
+#define MAX_FRAMES 64      /* frames of each stack compared */
+#define MAX_QUERY_STACKS 16
+#define MAX_CANDIDATES 256 /* candidate stacks aligned per query stack */
+
+/* statement slots on the kb_index handle (reader.h): match uses 0..9 */
+enum { ST_DF, ST_ROWS, ST_FRAMES, ST_INFO, ST_BASE, ST_RESULT };
+
+typedef struct wframe {
+  const char *norm; /* borrowed */
+  double w;
+  int pos;          /* position in the original stack */
+  bool top;         /* among the first two counted frames */
+  const kb_frame *src; /* the query's frame (NULL for indexed stacks) */
+} wframe;
+
+typedef struct wstack {
+  wframe *v;
+  size_t n;
+  double total;
+} wstack;
+
+typedef struct cand {
+  long long stack;
+  double rough;
+} cand;
+
+typedef struct best {
+  long long incident;
+  long long stack;
+  double score;
+  bool top_agree;
+  const kb_stack *query;
+  kb_match_pair *pairs;
+  size_t npairs;
+} best;
+
+static double frame_weight(int pos, long long df, long long n) {
+  if (df < 1) df = 1;
+  double idf = n > 0 ? log(1.0 + (double)n / (double)df) / log(1.0 + (double)n) : 1.0;
+  return exp(-ALPHA * pos) / (1.0 + exp(-(BETA * idf - GAMMA)));
+}
+
+static long long frame_df(kb_index *ix, const char *norm) {
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_DF, "SELECT incidents FROM frame_stats WHERE norm = ?");
+  if (!st) return 0;
+  sqlite3_bind_text(st, 1, norm, -1, SQLITE_STATIC);
+  long long df = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_reset(st);
+  return df;
+}
+
+/* The counted frames of a parsed query stack, with weights. */
+static void query_weights(kb_index *ix, const kb_stack *q, wstack *ws) {
+  ws->v = kb_xcalloc(MAX_FRAMES, sizeof *ws->v);
+  long long n = kb_index_incidents(ix);
+  for (size_t i = 0; i < q->nframes && ws->n < MAX_FRAMES; i++) {
+    const kb_frame *f = &q->frames[i];
+    if (f->flags & KB_FRAME_SKIP) continue;
+    wframe *w = &ws->v[ws->n];
+    w->norm = f->norm;
+    w->pos = (int)i;
+    w->top = ws->n < 2;
+    w->src = f;
+    w->w = frame_weight((int)ws->n, frame_df(ix, f->norm), n);
+    ws->total += w->w;
+    ws->n++;
+  }
+}
+
+static int cand_cmp(const void *a, const void *b) {
+  double x = ((const cand *)a)->rough, y = ((const cand *)b)->rough;
+  return (x < y) - (x > y);
+}
+
+/* Candidate stacks, collected in an open-addressing table keyed by stack rowid. */
+typedef struct cand_table {
+  cand *v;
+  size_t n, cap; /* cap is a power of two */
+} cand_table;
+
+static void table_add(cand_table *t, long long sid, double w) {
+  if (t->n * 2 >= t->cap) {
+    cand_table bigger = {kb_xcalloc(t->cap ? t->cap * 2 : 512, sizeof(cand)), 0, t->cap ? t->cap * 2 : 512};
+    for (size_t i = 0; i < t->cap; i++)
+      if (t->v[i].stack) table_add(&bigger, t->v[i].stack, t->v[i].rough);
+    free(t->v);
+    *t = bigger;
+  }
+  size_t mask = t->cap - 1, h = (size_t)(sid * 0x9E3779B97F4A7C15ull) & mask;
+  while (t->v[h].stack && t->v[h].stack != sid) h = (h + 1) & mask;
+  if (!t->v[h].stack) t->v[h].stack = sid, t->n++;
+  t->v[h].rough += w;
+}
+
+/* Candidate stacks sharing frames with the query. Frames found in more than a small
+ * share of the incidents are plumbing and do not nominate candidates (they still count
+ * in the score); only when no rarer frame finds anything are they used. */
+static size_t candidates(kb_index *ix, const wstack *q, cand **out) {
+  long long n = kb_index_incidents(ix);
+  long long cap = n / 200 > 32 ? n / 200 : 32;
+  cand_table t = {0};
+  for (int pass = 0; pass < 2 && t.n == 0; pass++) {
+    for (size_t i = 0; i < q->n; i++) {
+      if (i > 0 && strcmp(q->v[i].norm, q->v[i - 1].norm) == 0) continue;
+      long long df = frame_df(ix, q->v[i].norm);
+      if (df == 0 || (pass == 0 && df > cap)) continue;
+      sqlite3_stmt *st = kb_index_stmt(ix, ST_ROWS, "SELECT stack FROM frames WHERE norm = ? LIMIT 4000");
+      if (!st) break;
+      sqlite3_bind_text(st, 1, q->v[i].norm, -1, SQLITE_STATIC);
+      while (sqlite3_step(st) == SQLITE_ROW) table_add(&t, sqlite3_column_int64(st, 0), q->v[i].w);
+      sqlite3_reset(st);
+    }
+  }
+  size_t nc = 0;
+  for (size_t i = 0; i < t.cap; i++)
+    if (t.v[i].stack) t.v[nc++] = t.v[i];
+  if (nc) qsort(t.v, nc, sizeof *t.v, cand_cmp);
+  if (nc > MAX_CANDIDATES) nc = MAX_CANDIDATES;
+  *out = t.v;
+  return nc;
+}
+
+/* An indexed stack's counted frames. Strings are copied into `pool`. */
+static int load_stack(kb_index *ix, long long sid, wstack *ws, kb_strlist *pool) {
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_FRAMES, "SELECT norm, flags, df, pos FROM frames WHERE stack = ? ORDER BY pos");
+  if (!st) return -1;
+  long long n = kb_index_incidents(ix);
+  ws->v = kb_xcalloc(MAX_FRAMES, sizeof *ws->v);
+  sqlite3_bind_int64(st, 1, sid);
+  while (ws->n < MAX_FRAMES && sqlite3_step(st) == SQLITE_ROW) {
+    if (sqlite3_column_int(st, 1) & KB_FRAME_SKIP) continue;
+    kb_strlist_push(pool, (const char *)sqlite3_column_text(st, 0));
+    wframe *w = &ws->v[ws->n];
+    w->norm = pool->v[pool->n - 1];
+    w->pos = sqlite3_column_int(st, 3);
+    w->top = ws->n < 2;
+    w->w = frame_weight((int)ws->n, sqlite3_column_int64(st, 2), n);
+    ws->total += w->w;
+    ws->n++;
+  }
+  sqlite3_reset(st);
+  return 0;
+}
+
+/* How the query wrote the frame: module!function, or the normalized key. */
+static char *frame_label(const wframe *w) {
+  const kb_frame *f = w->src;
+  if (f && f->function && f->module) return kb_xasprintf("%s!%s", f->module, f->function);
+  if (f && f->function) return kb_xstrdup(f->function);
+  return kb_xstrdup(w->norm);
+}
+
+/* Align two stacks; returns the similarity and, in pairs, the aligned frames. */
+static double align(const wstack *a, const wstack *b, kb_match_pair **pairs, size_t *npairs, bool *top_agree) {
+  size_t n = a->n, m = b->n;
+  double *s = kb_xcalloc((n + 1) * (m + 1), sizeof *s);
+#define S(i, j) s[(i) * (m + 1) + (j)]
+  for (size_t i = 1; i <= n; i++)
+    for (size_t j = 1; j <= m; j++) {
+      double v = S(i - 1, j) > S(i, j - 1) ? S(i - 1, j) : S(i, j - 1);
+      if (strcmp(a->v[i - 1].norm, b->v[j - 1].norm) == 0) {
+        double d = (double)(i > j ? i - j : j - i);
+        double diag = S(i - 1, j - 1) + (a->v[i - 1].w + b->v[j - 1].w) / 2 * exp(-DELTA * d);
+        if (diag > v) v = diag;
+      }
+      S(i, j) = v;
+    }
+  double score = S(n, m);
+  /* walk back for the aligned pairs */
+  *pairs = kb_xcalloc(n < m ? n + 1 : m + 1, sizeof **pairs);
+  *npairs = 0;
+  *top_agree = false;
+  for (size_t i = n, j = m; i > 0 && j > 0;) {
+    if (S(i, j) == S(i - 1, j)) i--;
+    else if (S(i, j) == S(i, j - 1)) j--;
+    else {
+      (*pairs)[(*npairs)++] = (kb_match_pair){a->v[i - 1].pos, b->v[j - 1].pos, frame_label(&a->v[i - 1])};
+      if (a->v[i - 1].top && b->v[j - 1].top) *top_agree = true;
+      i--, j--;
+    }
+  }
+#undef S
+  free(s);
+  for (size_t k = 0; k < *npairs / 2; k++) {
+    kb_match_pair t = (*pairs)[k];
+    (*pairs)[k] = (*pairs)[*npairs - 1 - k];
+    (*pairs)[*npairs - 1 - k] = t;
+  }
+  double denom = a->total + b->total;
+  return denom > 0 ? 2 * score / denom : 0;
+}
+
+static void pairs_free(kb_match_pair *p, size_t n) {
+  for (size_t i = 0; i < n; i++) free(p[i].frame);
+  free(p);
+}
+
+static long long stack_incident(kb_index *ix, long long sid) {
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_INFO, "SELECT incident FROM stacks WHERE rowid = ?");
+  if (!st) return -1;
+  sqlite3_bind_int64(st, 1, sid);
+  long long inc = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  sqlite3_reset(st);
+  return inc;
+}
+
+/* Keep the best alignment per incident. */
+static void keep_best(best **bs, size_t *nb, long long inc, long long sid, double score, bool top, const kb_stack *q,
+                      kb_match_pair *pairs, size_t np) {
+  for (size_t i = 0; i < *nb; i++) {
+    if ((*bs)[i].incident != inc) continue;
+    if (score <= (*bs)[i].score) {
+      pairs_free(pairs, np);
+      return;
+    }
+    pairs_free((*bs)[i].pairs, (*bs)[i].npairs);
+    (*bs)[i] = (best){inc, sid, score, top, q, pairs, np};
+    return;
+  }
+  *bs = kb_xrealloc(*bs, (*nb + 1) * sizeof **bs);
+  (*bs)[(*nb)++] = (best){inc, sid, score, top, q, pairs, np};
+}
+
+static void match_stack(kb_index *ix, const kb_stack *q, best **bs, size_t *nb) {
+  wstack qw = {0};
+  query_weights(ix, q, &qw);
+  if (qw.n == 0) {
+    free(qw.v);
+    return;
+  }
+  cand *c = NULL;
+  size_t nc = candidates(ix, &qw, &c);
+  for (size_t i = 0; i < nc; i++) {
+    wstack cw = {0};
+    kb_strlist pool = {0};
+    if (load_stack(ix, c[i].stack, &cw, &pool) == 0 && cw.n) {
+      kb_match_pair *pairs;
+      size_t np;
+      bool top;
+      double score = align(&qw, &cw, &pairs, &np, &top);
+      long long inc = stack_incident(ix, c[i].stack);
+      if (score >= KB_MATCH_THRESHOLD && inc >= 0) keep_best(bs, nb, inc, c[i].stack, score, top, q, pairs, np);
+      else pairs_free(pairs, np);
+    }
+    free(cw.v);
+    kb_strlist_release(&pool);
+  }
+  free(c);
+  free(qw.v);
+}
+
+static int best_cmp(const void *a, const void *b) {
+  double x = ((const best *)a)->score, y = ((const best *)b)->score;
+  return (x < y) - (x > y);
+}
+
+/* Two reasons contradict when both name a bugcheck code or exception type and differ. */
+static bool reasons_agree(const kb_reason *q, const cJSON *r) {
+  const cJSON *code = cJSON_GetObjectItemCaseSensitive(r, "code");
+  const cJSON *name = cJSON_GetObjectItemCaseSensitive(r, "name");
+  if (q->code && cJSON_IsString(code) && strcasecmp(q->code, code->valuestring) != 0) return false;
+  if (q->name && cJSON_IsString(name) && strcmp(q->name, name->valuestring) != 0) return false;
+  return true;
+}
+
+static char *site_base(kb_index *ix) {
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_BASE, "SELECT value FROM meta WHERE key = 'base_url'");
+  char *b = NULL;
+  if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+    b = kb_xstrdup((const char *)sqlite3_column_text(st, 0));
+  if (st) sqlite3_reset(st);
+  return b ? b : kb_xstrdup("/");
+}
+
+static int fill_result(kb_index *ix, const best *b, const char *base, kb_match_result *r) {
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_RESULT,
+      "SELECT i.id, i.title, i.url, s.signature, s.reason, s.seq FROM stacks s"
+      " JOIN incidents i ON i.rowid = s.incident WHERE s.rowid = ?");
+  if (!st) return -1;
+  sqlite3_bind_int64(st, 1, b->stack);
+  if (sqlite3_step(st) != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return -1;
+  }
+  const char *sig = (const char *)sqlite3_column_text(st, 3);
+  cJSON *reason = cJSON_Parse(sqlite3_column_text(st, 4) ? (const char *)sqlite3_column_text(st, 4) : "{}");
+  r->id = kb_xstrdup((const char *)sqlite3_column_text(st, 0));
+  r->title = kb_xstrdup((const char *)sqlite3_column_text(st, 1));
+  r->url = kb_xasprintf("%s%s", base, (const char *)sqlite3_column_text(st, 2) + 1);
+  r->signature = kb_xstrdup(sig ? sig : "");
+  r->stack_seq = sqlite3_column_int(st, 5);
+  r->score = round(b->score * 1000) / 1000;
+  bool same_sig = sig && b->query->signature && strcasecmp(sig, b->query->signature) == 0;
+  if (same_sig && b->score >= KB_MATCH_EXACT_MIN && reasons_agree(&b->query->reason, reason)) r->confidence = "exact";
+  else if (b->score >= KB_MATCH_STRONG && b->top_agree) r->confidence = "strong";
+  else r->confidence = "weak";
+  cJSON_Delete(reason);
+  sqlite3_reset(st);
+  return 0;
+}
+
+int kb_match_run(kb_index *ix, const kb_stacks *query, int limit, kb_match *out, char **err) {
+  memset(out, 0, sizeof *out);
+  if (limit < 1) limit = 1;
+  if (limit > KB_MATCH_LIMIT_MAX) limit = KB_MATCH_LIMIT_MAX;
+  best *bs = NULL;
+  size_t nb = 0;
+  for (size_t i = 0; i < query->n && i < MAX_QUERY_STACKS; i++) match_stack(ix, &query->v[i], &bs, &nb);
+  if (nb) qsort(bs, nb, sizeof *bs, best_cmp);
+  char *base = site_base(ix);
+  out->v = kb_xcalloc(nb ? nb : 1, sizeof *out->v);
+  int rc = 0;
+  for (size_t i = 0; i < nb; i++) {
+    if ((int)out->n < limit && rc == 0) {
+      kb_match_result *r = &out->v[out->n];
+      if (fill_result(ix, &bs[i], base, r) == 0) {
+        r->pairs = bs[i].pairs, r->npairs = bs[i].npairs;
+        bs[i].pairs = NULL, bs[i].npairs = 0;
+        out->n++;
+      } else {
+        rc = -1;
+      }
+    }
+    pairs_free(bs[i].pairs, bs[i].npairs);
+  }
+  free(bs);
+  free(base);
+  if (rc) {
+    *err = kb_xasprintf("index: %s", sqlite3_errmsg(kb_index_db(ix)));
+    kb_match_release(out);
+  }
+  return rc;
+}
+
+void kb_match_release(kb_match *m) {
+  if (!m) return;
+  for (size_t i = 0; i < m->n; i++) {
+    kb_match_result *r = &m->v[i];
+    free(r->id);
+    free(r->title);
+    free(r->url);
+    free(r->signature);
+    pairs_free(r->pairs, r->npairs);
+  }
+  free(m->v);
+  memset(m, 0, sizeof *m);
+}
+
+static void add_str(cJSON *o, const char *k, const char *v) {
+  if (v) cJSON_AddStringToObject(o, k, v);
+  else cJSON_AddNullToObject(o, k);
+}
+
+static cJSON *frame_json(const kb_frame *f) {
+  cJSON *o = cJSON_CreateObject();
+  add_str(o, "module", f->module);
+  add_str(o, "function", f->function);
+  add_str(o, "offset", f->offset);
+  add_str(o, "file", f->file);
+  if (f->line) cJSON_AddNumberToObject(o, "line", f->line);
+  else cJSON_AddNullToObject(o, "line");
+  add_str(o, "address", f->address);
+  add_str(o, "raw", f->raw);
+  add_str(o, "norm", f->norm);
+  cJSON_AddBoolToObject(o, "skipped", (f->flags & KB_FRAME_SKIP) != 0);
+  cJSON_AddBoolToObject(o, "signature", (f->flags & KB_FRAME_SIGNATURE) != 0);
+  return o;
+}
+
+static cJSON *result_json(const kb_match_result *r) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "id", r->id);
+  cJSON_AddStringToObject(o, "title", r->title);
+  cJSON_AddStringToObject(o, "url", r->url);
+  cJSON_AddNumberToObject(o, "score", r->score);
+  cJSON_AddStringToObject(o, "confidence", r->confidence);
+  cJSON_AddStringToObject(o, "signature", r->signature);
+  cJSON *mf = cJSON_AddArrayToObject(o, "matched_frames");
+  for (size_t i = 0; i < r->npairs; i++) {
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddNumberToObject(p, "query", r->pairs[i].query_pos);
+    cJSON_AddNumberToObject(p, "incident", r->pairs[i].incident_pos);
+    cJSON_AddStringToObject(p, "frame", r->pairs[i].frame);
+    cJSON_AddItemToArray(mf, p);
+  }
+  return o;
+}
+
+cJSON *kb_match_to_json(const kb_stacks *query, const kb_match *m) {
+  cJSON *o = cJSON_CreateObject();
+  const kb_stack *q = query->n ? &query->v[0] : NULL;
+  add_str(o, "signature", q ? q->signature : NULL);
+  cJSON_AddItemToObject(o, "reason", q ? kb_reason_to_json(&q->reason) : cJSON_CreateObject());
+  add_str(o, "format", q ? q->format : NULL);
+  cJSON *frames = cJSON_AddArrayToObject(o, "frames");
+  for (size_t i = 0; q && i < q->nframes; i++) cJSON_AddItemToArray(frames, frame_json(&q->frames[i]));
+  cJSON_AddNumberToObject(o, "stacks", (double)query->n);
+  cJSON *res = cJSON_AddArrayToObject(o, "results");
+  for (size_t i = 0; m && i < m->n; i++) cJSON_AddItemToArray(res, result_json(&m->v[i]));
+  if (!q) cJSON_AddStringToObject(o, "message", "no stack frames recognised in the text");
+  return o;
+}

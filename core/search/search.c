@@ -1,0 +1,153 @@
+/* search.c - FTS5 full-text search (see search.h).
+ *
+ * User text never reaches FTS5 syntax: each term becomes a quoted phrase, so `node-7`,
+ * `c++`, `AND`, `(oom`, `foo:bar` or a stray `"` are plain words. Snippets are made with
+ * control-character markers, then HTML-escaped, then the markers become <mark>: the
+ * document text can never inject markup. */
+#include "search/search.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/util.h"
+
+/* statement slots on the kb_index handle (reader.h): search uses 10..19 */
+enum { ST_COUNT = 10, ST_HITS, ST_BASE };
+
+static bool has_word_char(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (isalnum((unsigned char)s[i]) || (unsigned char)s[i] >= 0x80) return true;
+  return false;
+}
+
+char *kb_search_fts_query(const char *text) {
+  size_t len = strnlen(text, KB_SEARCH_MAX_QUERY);
+  kb_buf q = KB_BUF_INIT;
+  int terms = 0;
+  for (size_t i = 0; i < len && terms < KB_SEARCH_MAX_TERMS;) {
+    while (i < len && isspace((unsigned char)text[i])) i++;
+    size_t s = i;
+    while (i < len && !isspace((unsigned char)text[i])) i++;
+    if (i == s || !has_word_char(text + s, i - s)) continue;
+    if (terms++) kb_buf_addc(&q, ' ');
+    kb_buf_addc(&q, '"');
+    for (size_t k = s; k < i; k++) {
+      if (text[k] == '"') kb_buf_addc(&q, '"');
+      kb_buf_addc(&q, text[k]);
+    }
+    kb_buf_addc(&q, '"');
+  }
+  if (!terms) {
+    kb_buf_release(&q);
+    return NULL;
+  }
+  kb_buf_addc(&q, '*');
+  return kb_buf_detach(&q, NULL);
+}
+
+static void snippet_html(const char *s, kb_buf *out) {
+  for (const char *p = s; *p;) {
+    const char *run = p;
+    while (*p && *p != '\x01' && *p != '\x02') p++;
+    kb_buf_add_html(out, run, (size_t)(p - run));
+    if (*p == '\x01') kb_buf_adds(out, "<mark>"), p++;
+    else if (*p == '\x02') kb_buf_adds(out, "</mark>"), p++;
+  }
+}
+
+static char *site_base(kb_index *ix) {
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_BASE, "SELECT value FROM meta WHERE key = 'base_url'");
+  char *b = NULL;
+  if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+    b = kb_xstrdup((const char *)sqlite3_column_text(st, 0));
+  if (st) sqlite3_reset(st);
+  return b ? b : kb_xstrdup("/");
+}
+
+static int search_total(kb_index *ix, const char *fts, long long *total) {
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_COUNT, "SELECT count(*) FROM fts WHERE fts MATCH ?");
+  if (!st) return -1;
+  sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : -1;
+  if (rc == 0) *total = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return rc;
+}
+
+static int search_hits(kb_index *ix, const char *fts, int limit, int offset, kb_search *out) {
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_HITS,
+      "SELECT i.id, i.title, i.url, i.tags, snippet(fts, -1, char(1), char(2), '…', 16), rank"
+      " FROM fts JOIN incidents i ON i.rowid = fts.rowid WHERE fts MATCH ? ORDER BY rank LIMIT ? OFFSET ?");
+  if (!st) return -1;
+  char *base = site_base(ix);
+  sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 2, limit);
+  sqlite3_bind_int(st, 3, offset);
+  out->v = kb_xcalloc((size_t)limit, sizeof *out->v);
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW && out->n < (size_t)limit) {
+    kb_search_hit *h = &out->v[out->n++];
+    h->id = kb_xstrdup((const char *)sqlite3_column_text(st, 0));
+    h->title = kb_xstrdup((const char *)sqlite3_column_text(st, 1));
+    h->url = kb_xasprintf("%s%s", base, (const char *)sqlite3_column_text(st, 2) + 1);
+    h->tags = kb_xstrdup(sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "[]");
+    kb_buf sn = KB_BUF_INIT;
+    snippet_html(sqlite3_column_text(st, 4) ? (const char *)sqlite3_column_text(st, 4) : "", &sn);
+    h->snippet = kb_buf_detach(&sn, NULL);
+    h->score = round(-sqlite3_column_double(st, 5) * 1000) / 1000;
+  }
+  sqlite3_reset(st);
+  free(base);
+  return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : -1;
+}
+
+int kb_search_run(kb_index *ix, const char *text, int limit, int offset, kb_search *out, char **err) {
+  memset(out, 0, sizeof *out);
+  out->query = kb_xstrndup(text, strnlen(text, KB_SEARCH_MAX_QUERY));
+  if (limit < 1) limit = 1;
+  if (limit > KB_SEARCH_LIMIT_MAX) limit = KB_SEARCH_LIMIT_MAX;
+  if (offset < 0) offset = 0;
+  char *fts = kb_search_fts_query(text);
+  if (!fts) return 0;
+  int rc = search_total(ix, fts, &out->total);
+  if (rc == 0) rc = search_hits(ix, fts, limit, offset, out);
+  if (rc) *err = kb_xasprintf("search: %s", sqlite3_errmsg(kb_index_db(ix)));
+  free(fts);
+  return rc;
+}
+
+void kb_search_release(kb_search *s) {
+  if (!s) return;
+  for (size_t i = 0; i < s->n; i++) {
+    free(s->v[i].id);
+    free(s->v[i].title);
+    free(s->v[i].url);
+    free(s->v[i].snippet);
+    free(s->v[i].tags);
+  }
+  free(s->v);
+  free(s->query);
+  memset(s, 0, sizeof *s);
+}
+
+cJSON *kb_search_to_json(const kb_search *s) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "query", s->query ? s->query : "");
+  cJSON_AddNumberToObject(o, "total", (double)s->total);
+  cJSON *arr = cJSON_AddArrayToObject(o, "results");
+  for (size_t i = 0; i < s->n; i++) {
+    const kb_search_hit *h = &s->v[i];
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "id", h->id);
+    cJSON_AddStringToObject(r, "title", h->title);
+    cJSON_AddStringToObject(r, "url", h->url);
+    cJSON_AddStringToObject(r, "snippet", h->snippet);
+    cJSON_AddNumberToObject(r, "score", h->score);
+    cJSON *tags = cJSON_Parse(h->tags);
+    cJSON_AddItemToObject(r, "tags", tags ? tags : cJSON_CreateArray());
+    cJSON_AddItemToArray(arr, r);
+  }
+  return o;
+}

@@ -1,0 +1,38 @@
+/* search.h - full-text search over the index's FTS5 table, safe for any user input.
+ * Used by `kb search`, the server's /search and /api/search. */
+#ifndef KB_SEARCH_H
+#define KB_SEARCH_H
+
+#include <cjson/cJSON.h>
+
+#include "index/reader.h"
+
+#define KB_SEARCH_MAX_QUERY 1024 /* bytes of query text used; the rest is ignored */
+#define KB_SEARCH_MAX_TERMS 32
+#define KB_SEARCH_LIMIT_MAX 100
+
+typedef struct kb_search_hit {
+  char *id, *title, *url;
+  char *snippet; /* HTML: text escaped, hits wrapped in <mark> */
+  char *tags;    /* JSON array text, as stored */
+  double score;  /* higher is better */
+} kb_search_hit;
+
+typedef struct kb_search {
+  char *query;
+  long long total;
+  kb_search_hit *v;
+  size_t n;
+} kb_search;
+
+/* Turn user text into an FTS5 query: every term quoted (quotes doubled) so no input is
+ * read as FTS5 syntax, terms ANDed, the last one a prefix ("vmqc" finds while typing).
+ * Returns NULL when the text has no searchable term. Caller frees. */
+char *kb_search_fts_query(const char *text);
+/* Run a search; 0, or -1 with *err (caller frees). An empty query gives 0 results. */
+int kb_search_run(kb_index *ix, const char *text, int limit, int offset, kb_search *out, char **err);
+void kb_search_release(kb_search *s); /* accepts NULL */
+/* {"query", "total", "results": [{"id","title","url","snippet","score","tags"}]} */
+cJSON *kb_search_to_json(const kb_search *s);
+
+#endif

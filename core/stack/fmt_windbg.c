@@ -128,9 +128,12 @@ static kb_line_kind windbg_classify(const char *s, size_t n, kb_stack *cur, kb_f
   if (!f->module) return KB_LINE_NONE;
   int which = addr[1] ? 1 : 0;
   if (addr[which]) f->address = kb_xstrndup(addr[which], addr_len[which]);
-  if (cur && f->function && (strcmp(f->function, "KeBugCheckEx") == 0 || strcmp(f->function, "KeBugCheck2") == 0)) {
+  if (f->function && (strcmp(f->function, "KeBugCheckEx") == 0 || strcmp(f->function, "KeBugCheck2") == 0)) {
     unsigned code = first_argument(s, n);
-    if (code) cur->bugcheck = code;
+    if (code) {
+      kb_reason_set(&r->kind, "bugcheck", 8);
+      r->code = kb_xasprintf("0x%X", code);
+    }
   }
   return KB_LINE_FRAME;
 }

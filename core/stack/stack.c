@@ -301,6 +301,7 @@ static void parser_take(parser *p, const kb_format *fmt, kb_line_kind k, kb_fram
     if (p->cur.nframes == 0) p->cur.first_line = p->lineno;
     stack_push_frame(&p->cur, f);
     raw_add(p, s, n);
+    reason_merge(&p->cur.reason, r); /* a frame may carry the reason (KeBugCheckEx's code) */
     break;
   case KB_LINE_HEADER:
     parser_open(p, fmt, true);

@@ -1,0 +1,285 @@
+/* test_match.c - matching and search against a real index built by `kb build` from the
+ * bundled content: the seed's stack in several forms finds KB2887595 first; unrelated
+ * crashes find nothing confident; hostile search input never errors; snippets are
+ * escaped; a damaged index is refused with a clear message. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "index/reader.h"
+#include "match/match.h"
+#include "search/search.h"
+#include "util/util.h"
+
+static char *site_dir;
+
+static void build_site(void) {
+  char *tmp = harness_tmpdir("match-site");
+  site_dir = kb_path_join(tmp, "public");
+  char *content = kb_path_join(tmp, "content");
+  char *cmd = kb_xasprintf("cp -r '%s/content' '%s' && cat > '%s/hostile.md' <<'X'\n---\ntitle: Hostile <b>text</b>\n"
+                           "id: hostile\n---\nA body about `<script>alert(1)</script>` and quoting \"x\" & more.\nX\n"
+                           "'%s' build -q --content '%s' --templates '%s/templates' --out '%s'",
+                           harness_source_dir(), tmp, content, harness_kb_binary(), content, harness_source_dir(),
+                           site_dir);
+  char *err = NULL;
+  if (harness_run_cmd(cmd, NULL, &err) != 0) harness_fail(__FILE__, __LINE__, "build failed: %s", err);
+  free(err);
+  free(cmd);
+  free(content);
+  free(tmp);
+}
+
+static kb_index *open_index(void) {
+  char *path = kb_path_join(site_dir, "kb.sqlite"), *err = NULL;
+  kb_index *ix = kb_index_open(path, &err);
+  if (!ix) harness_fail(__FILE__, __LINE__, "open: %s", err);
+  free(err);
+  free(path);
+  return ix;
+}
+
+/* Match text; returns the results (caller releases). */
+static void match_text(kb_index *ix, const char *text, kb_stacks *q, kb_match *m) {
+  memset(q, 0, sizeof *q);
+  char *err = NULL;
+  kb_stacks_parse(text, strlen(text), q);
+  if (kb_match_run(ix, q, 10, m, &err)) harness_fail(__FILE__, __LINE__, "match: %s", err);
+  free(err);
+}
+
+static const char *const seed_frames[][2] = {
+    {"nt!KeBugCheckEx", ""}, {"nt!KiBugCheckDispatch", "+0x69"}, {"nt!KiPageFault", "+0x23a"},
+    {"MsLbfoProvider!vmqcGetFirstMappedMNic", "+0xf"}, {"MsLbfoProvider!LbfoReceiveNetBufferListsComplete", "+0x92"},
+    {"NDIS!ndisInvokeNextReceiveCompleteHandler", "+0xf35b"}, {"NDIS!ndisReturnNetBufferListsInternal", "+0x12d"},
+    {"NDIS!NdisReturnNetBufferLists", "+0x72"}, {"vmswitch!VmsPtNicPvtPacketRouted", "+0x1b1"},
+    {"vmswitch!VmsExtIoPacketRouted", "+0x28b"}, {"vmswitch!VmsExtPtSendNetBufferListsComplete", "+0x9e"},
+    {"NDIS!ndisMSendCompleteNetBufferListsInternal", "+0x135"}, {"NDIS!NdisMSendNetBufferListsComplete", "+0x2bb"},
+    {"vmswitch!VmsExtIoPacketRouted", "+0x2dd"}, {"vmswitch!VmsExtMpReturnNetBufferLists", "+0x42"}};
+#define SEED_N (sizeof seed_frames / sizeof seed_frames[0])
+
+/* The seed's stack as several debugger commands print it. */
+static char *seed_form(int form, size_t top) {
+  kb_buf b = KB_BUF_INIT;
+  if (form == 1) kb_buf_adds(&b, " # Child-SP          RetAddr           Call Site\n");
+  if (form == 2) kb_buf_adds(&b, "Child-SP          RetAddr           Call Site\n");
+  for (size_t i = 0; i < SEED_N && i < top; i++) {
+    unsigned long long sp = 0xfffff8004876a8c8ull + i * 0x60, ret = 0xfffff80046dc97e9ull - i * 0x1234;
+    char spb[32], retb[32];
+    snprintf(spb, sizeof spb, "%08llx`%08llx", sp >> 32, sp & 0xffffffffull);
+    snprintf(retb, sizeof retb, "%08llx`%08llx", ret >> 32, ret & 0xffffffffull);
+    switch (form) {
+    case 0: /* kv with arguments */
+      kb_buf_addf(&b, "%s %s : %s 00000000`00000028 00000000`00000002 00000000`00000000 : %s%s\n", spb, retb,
+                  i == 0 ? "00000000`0000000a" : "00000000`00000000", seed_frames[i][0], seed_frames[i][1]);
+      break;
+    case 1: kb_buf_addf(&b, "%02zx %s %s %s%s\n", i, spb, retb, seed_frames[i][0], seed_frames[i][1]); break;
+    case 2: kb_buf_addf(&b, "%s %s %s%s\n", spb, retb, seed_frames[i][0], seed_frames[i][1]); break;
+    default: kb_buf_addf(&b, "%s%s\n", seed_frames[i][0], seed_frames[i][1]); break;
+    }
+  }
+  return kb_buf_detach(&b, NULL);
+}
+
+static void expect_first(kb_index *ix, const char *text, const char *id, const char *what) {
+  kb_stacks q;
+  kb_match m = {0};
+  match_text(ix, text, &q, &m);
+  if (m.n == 0 || strcmp(m.v[0].id, id) != 0)
+    harness_fail(__FILE__, __LINE__, "%s: first result %s, want %s", what, m.n ? m.v[0].id : "(none)", id);
+  else if (strcmp(m.v[0].confidence, "weak") == 0)
+    harness_fail(__FILE__, __LINE__, "%s: confidence weak (score %.3f)", what, m.v[0].score);
+  kb_match_release(&m);
+  kb_stacks_release(&q);
+}
+
+static void test_seed_forms_find_kb2887595(void) {
+  kb_index *ix = open_index();
+  if (!ix) return;
+  const char *names[] = {"kv", "kn", "k", "bare"};
+  for (int form = 0; form < 4; form++) {
+    char *text = seed_form(form, SEED_N);
+    expect_first(ix, text, "kb-0001", names[form]);
+    free(text);
+    text = seed_form(form, 7); /* truncated to the top frames */
+    expect_first(ix, text, "kb-0001", names[form]);
+    free(text);
+  }
+  char *seed_path = kb_xasprintf("%s/seeds/000_da45cf2bb8d44c23.txt", harness_shared_dir());
+  char *seed = harness_read_file(seed_path, NULL);
+  if (seed) expect_first(ix, seed, "kb-0001", "the seed as published");
+  free(seed);
+  free(seed_path);
+  kb_index_close(ix);
+}
+
+static void test_unrelated_is_not_confident(void) {
+  kb_index *ix = open_index();
+  if (!ix) return;
+  /* a USB bugcheck: shares the nt machinery with the seed, nothing else */
+  const char *usb = "nt!KeBugCheckEx\nnt!KiBugCheckDispatch+0x69\nnt!KiPageFault+0x23a\n"
+                    "USBPORT!USBPORT_BadRequestFlush+0x7c\nUSBPORT!USBPORT_DM_IoTimerDpc+0x1a2\n"
+                    "nt!KiProcessExpiredTimerList+0x172\nnt!KiRetireDpcList+0x5dd\nnt!KiIdleLoop+0x5a\n";
+  kb_stacks q;
+  kb_match m = {0};
+  match_text(ix, usb, &q, &m);
+  for (size_t i = 0; i < m.n; i++)
+    if (strcmp(m.v[i].confidence, "weak") != 0)
+      harness_fail(__FILE__, __LINE__, "unrelated stack matched %s as %s (%.3f)", m.v[i].id, m.v[i].confidence,
+                   m.v[i].score);
+  kb_match_release(&m);
+  kb_stacks_release(&q);
+  /* prose: no stack, no result, a message in the JSON */
+  match_text(ix, "The server was slow on Monday; we restarted it at home (the office was closed).", &q, &m);
+  CHECK(q.n == 0 && m.n == 0);
+  cJSON *j = kb_match_to_json(&q, &m);
+  CHECK(cJSON_IsString(cJSON_GetObjectItem(j, "message")));
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(j, "results")) == 0);
+  cJSON_Delete(j);
+  kb_match_release(&m);
+  kb_stacks_release(&q);
+  kb_index_close(ix);
+}
+
+static void test_match_json_contract(void) {
+  kb_index *ix = open_index();
+  if (!ix) return;
+  char *text = seed_form(0, SEED_N);
+  kb_stacks q;
+  kb_match m = {0};
+  match_text(ix, text, &q, &m);
+  cJSON *j = kb_match_to_json(&q, &m);
+  const char *keys[] = {"signature", "reason", "frames", "results"};
+  for (size_t i = 0; i < 4; i++) CHECK(cJSON_HasObjectItem(j, keys[i]));
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(j, "frames")) == (int)SEED_N);
+  cJSON *r0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0);
+  const char *rkeys[] = {"id", "title", "url", "score", "confidence", "matched_frames"};
+  for (size_t i = 0; i < 6; i++) CHECK(cJSON_HasObjectItem(r0, rkeys[i]));
+  CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "reason"), "code")->valuestring, "0xA");
+  double score = cJSON_GetObjectItem(r0, "score")->valuedouble;
+  CHECK(score > 0.9 && score <= 1.0);
+  cJSON_Delete(j);
+  kb_match_release(&m);
+  kb_stacks_release(&q);
+  free(text);
+  kb_index_close(ix);
+}
+
+static void test_search_identifiers_and_hostile_input(void) {
+  kb_index *ix = open_index();
+  if (!ix) return;
+  const char *finds[] = {"vmqcGetFirstMappedMNic", "KB2887595", "kb2887595", "MsLbfoProvider.sys", "0x0000000A",
+                         "IRQL_NOT_LESS_OR_EQUAL", "82599", "vmqcGetFirst", "hyper-v live migration"};
+  for (size_t i = 0; i < sizeof finds / sizeof finds[0]; i++) {
+    kb_search s;
+    char *err = NULL;
+    CHECK(kb_search_run(ix, finds[i], 10, 0, &s, &err) == 0);
+    if (s.n == 0 || strcmp(s.v[0].id, "kb-0001") != 0)
+      harness_fail(__FILE__, __LINE__, "search '%s': first %s", finds[i], s.n ? s.v[0].id : "(none)");
+    kb_search_release(&s);
+    free(err);
+  }
+  char *big = kb_xmalloc(10241);
+  memset(big, 'x', 10240);
+  big[10240] = '\0';
+  const char *hostile[] = {"\"", "\"unbalanced", "*", "-", ":", "a:b", "foo:bar", "AND", "OR NOT", "NEAR(a b)",
+                           "(oom", "oom)", "c++", "don't", "node-7", "e-mail", "10.0.0.53", "a/b", "^x", "{x}",
+                           "title:KB2887595", "\"\"\"", "*vmqc", "x* *", "'; DROP TABLE incidents; --", big, ""};
+  for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+    kb_search s;
+    char *err = NULL;
+    if (kb_search_run(ix, hostile[i], 10, 0, &s, &err) != 0)
+      harness_fail(__FILE__, __LINE__, "search '%.40s' failed: %s", hostile[i], err);
+    kb_search_release(&s);
+    free(err);
+  }
+  free(big);
+  kb_search s;
+  char *err = NULL;
+  CHECK(kb_search_run(ix, "script alert", 10, 0, &s, &err) == 0);
+  CHECK(s.n == 1);
+  if (s.n) {
+    CHECK_NOT_CONTAINS(s.v[0].snippet, "<script");
+    CHECK_CONTAINS(s.v[0].snippet, "&lt;<mark>script</mark>&gt;");
+  }
+  kb_search_release(&s);
+  kb_index_close(ix);
+}
+
+static void test_damaged_index_refused(void) {
+  char *tmp = harness_tmpdir("match-damaged");
+  char *path = kb_path_join(tmp, "kb.sqlite"), *err = NULL;
+  harness_write_file(path, "this is not a database, just text that is long enough to look like a header......");
+  CHECK(kb_index_open(path, &err) == NULL);
+  CHECK_CONTAINS(err, "kb.sqlite");
+  free(err);
+  /* truncated copy of a real index */
+  char *src = kb_path_join(site_dir, "kb.sqlite");
+  char *cmd = kb_xasprintf("head -c 8192 '%s' > '%s'", src, path);
+  harness_run_cmd(cmd, NULL, NULL);
+  kb_index *ix = kb_index_open(path, &err);
+  if (ix) {
+    /* the header survived; queries must fail cleanly, not crash */
+    kb_search s;
+    char *e2 = NULL;
+    kb_search_run(ix, "vmqc", 10, 0, &s, &e2);
+    kb_search_release(&s);
+    free(e2);
+    kb_index_close(ix);
+  } else {
+    CHECK(err != NULL);
+  }
+  free(err);
+  err = NULL;
+  CHECK(kb_index_open("/nonexistent/kb.sqlite", &err) == NULL);
+  CHECK_CONTAINS(err, "run 'kb build' first");
+  free(err);
+  free(cmd);
+  free(src);
+  free(path);
+  free(tmp);
+}
+
+static void test_cli(void) {
+  char *out = NULL, *err = NULL;
+  char *cmd = kb_xasprintf("printf 'nt!KeBugCheckEx\\nMsLbfoProvider!vmqcGetFirstMappedMNic+0xf\\n"
+                           "MsLbfoProvider!LbfoReceiveNetBufferListsComplete+0x92\\n' | '%s' match --site '%s' --json",
+                           harness_kb_binary(), site_dir);
+  CHECK(harness_run_cmd(cmd, &out, &err) == 0);
+  cJSON *j = cJSON_Parse(out);
+  CHECK(j != NULL);
+  cJSON *r0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0);
+  CHECK(r0 && strcmp(cJSON_GetObjectItem(r0, "id")->valuestring, "kb-0001") == 0);
+  cJSON_Delete(j);
+  free(cmd);
+  free(out);
+  free(err);
+  cmd = kb_xasprintf("'%s' search --site '%s' --json KB2887595", harness_kb_binary(), site_dir);
+  CHECK(harness_run_cmd(cmd, &out, NULL) == 0);
+  j = cJSON_Parse(out);
+  CHECK(j && cJSON_GetObjectItem(j, "total")->valueint == 1);
+  cJSON_Delete(j);
+  free(cmd);
+  free(out);
+  cmd = kb_xasprintf("'%s' match --site /nonexistent /dev/null", harness_kb_binary());
+  CHECK(harness_run_cmd(cmd, NULL, &err) == 1);
+  CHECK_CONTAINS(err, "kb build");
+  free(cmd);
+  free(err);
+  cmd = kb_xasprintf("'%s' search --limit 0 x", harness_kb_binary());
+  CHECK(harness_run_cmd(cmd, NULL, NULL) == 2);
+  free(cmd);
+}
+
+int main(void) {
+  build_site();
+  RUN(test_seed_forms_find_kb2887595);
+  RUN(test_unrelated_is_not_confident);
+  RUN(test_match_json_contract);
+  RUN(test_search_identifiers_and_hostile_input);
+  RUN(test_damaged_index_refused);
+  RUN(test_cli);
+  free(site_dir);
+  return harness_done();
+}

@@ -282,8 +282,11 @@ static int render_and_publish(build *b, kb_build_stats *st) {
   kb_remove_tree(tmp);
   int rc = kb_mkdirs(tmp);
   if (rc) kb_diags_add(&b->diags, KB_ERROR, tmp, 0, "cannot create: %s", strerror(errno));
+  double t0 = kb_now();
   if (rc == 0) rc = kb_site_write(&site);
+  double t1 = kb_now();
   if (rc == 0) rc = write_index(b, tmp, &site, st);
+  if (getenv("KB_TIMINGS")) fprintf(stderr, "kb: pages %.2f s, index %.2f s\n", t1 - t0, kb_now() - t1);
   if (rc == 0 && publish(tmp, b->o->out_dir) != 0) {
     kb_diags_add(&b->diags, KB_ERROR, b->o->out_dir, 0, "cannot publish: %s", strerror(errno));
     rc = -1;
@@ -327,6 +330,7 @@ int kb_build_run(const kb_build_opts *o, kb_build_stats *st) {
     qsort(b.files.v, b.files.n, sizeof *b.files.v, str_cmp);
     st->files = b.files.n;
     load_all(&b, st);
+    if (getenv("KB_TIMINGS")) fprintf(stderr, "kb: reading %.2f s\n", kb_now() - t0);
     check_collisions(&b);
     qsort(b.incidents, b.n, sizeof *b.incidents, incident_cmp);
   }

@@ -74,7 +74,8 @@ static void test_seed_as_published(void) {
   CHECK_CONTAINS(html, "fffff800`4876a8c8"); /* escaped backticks shown as backticks */
   CHECK_CONTAINS(html, "WTF…");                /* &#8230; decoded */
   CHECK_NOT_CONTAINS(html, "Ã");
-  CHECK_CONTAINS(inc->md.text, "vmqcGetFirstMappedMNic");
+  CHECK_CONTAINS(inc->md.text, "Mslbfoprovider.sys");      /* prose is searchable text */
+  CHECK_NOT_CONTAINS(inc->md.text, "4876a8c8");           /* stack columns are not */
 out:
   kb_incident_free(inc);
   kb_diags_release(&d);

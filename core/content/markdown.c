@@ -52,15 +52,36 @@ static void md_check_url(cmark_node *node) {
   if (url && !kb_url_is_safe(url, strlen(url))) cmark_node_set_url(node, "");
 }
 
+/* Append the block's lines to the document text, leaving out the lines of the stacks
+ * found in it: their frames are indexed on their own (symbols, not the address and
+ * argument columns, whose hex would fill the full-text index with unique tokens). */
+static void md_add_text(md_walk *w, size_t first_stack) {
+  if (w->text.len) kb_buf_adds(&w->text, "\n\n");
+  const char *s = w->block.ptr, *end = s + w->block.len;
+  for (int line = 1; s < end; line++) {
+    const char *nl = memchr(s, '\n', (size_t)(end - s));
+    size_t n = nl ? (size_t)(nl - s) : (size_t)(end - s);
+    bool in_stack = false;
+    for (size_t i = first_stack; i < w->stacks->n && !in_stack; i++)
+      in_stack = line >= w->stacks->v[i].first_line && line <= w->stacks->v[i].last_line;
+    if (!in_stack) {
+      kb_buf_add(&w->text, s, n);
+      kb_buf_addc(&w->text, '\n');
+    }
+    s += n + 1;
+  }
+}
+
 /* Scan the finished leaf block for stacks, then add it to the document text. */
 static void md_flush_block(md_walk *w) {
   if (w->block.len == 0) return;
   size_t before = w->stacks->n;
   kb_stacks_parse(w->block.ptr, w->block.len, w->stacks);
-  for (size_t i = before; i < w->stacks->n; i++)
+  md_add_text(w, before);
+  for (size_t i = before; i < w->stacks->n; i++) {
     w->stacks->v[i].first_line += w->line_base - 1 + w->block_line - 1;
-  if (w->text.len) kb_buf_adds(&w->text, "\n\n");
-  kb_buf_add(&w->text, w->block.ptr, w->block.len);
+    w->stacks->v[i].last_line += w->line_base - 1 + w->block_line - 1;
+  }
   kb_buf_reset(&w->block);
 }
 

@@ -17,7 +17,7 @@
  *          signature TEXT, reason TEXT (JSON: kind, code, name, message, params, bucket), raw TEXT)
  *   frames(stack -> stacks.rowid, pos INTEGER (0 = crash site), module TEXT, function TEXT,
  *          offset TEXT, file TEXT, line INTEGER, address TEXT, norm TEXT, flags INTEGER,
- *          df INTEGER, raw TEXT)
+ *          df INTEGER); a frame's line as written is in its stack's raw text
  *       norm is what matching compares (see core/stack/normalize.c); flags are KB_FRAME_*
  *       (stack.h); df is frame_stats.incidents for the norm, copied here so matching reads
  *       a candidate stack's weights in one range scan. Index frames_norm(norm) finds
@@ -55,6 +55,8 @@ static const char schema_sql[] =
     "PRAGMA page_size=4096;"
     "PRAGMA journal_mode=OFF;"
     "PRAGMA synchronous=OFF;"
+    "PRAGMA cache_size=-32768;"
+    "PRAGMA temp_store=MEMORY;"
     "PRAGMA user_version=2;"
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
     "CREATE TABLE incidents(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, slug TEXT NOT NULL,"
@@ -69,7 +71,7 @@ static const char schema_sql[] =
     " signature TEXT, reason TEXT, raw TEXT NOT NULL);"
     "CREATE TABLE frames(stack INTEGER NOT NULL REFERENCES stacks, pos INTEGER NOT NULL,"
     " module TEXT, function TEXT, offset TEXT, file TEXT, line INTEGER, address TEXT,"
-    " norm TEXT NOT NULL, flags INTEGER NOT NULL, df INTEGER NOT NULL DEFAULT 0, raw TEXT NOT NULL);"
+    " norm TEXT NOT NULL, flags INTEGER NOT NULL, df INTEGER NOT NULL DEFAULT 0);"
     "CREATE VIRTUAL TABLE fts USING fts5(title, tags, summary, body, stacks, identifiers,"
     " tokenize=\"unicode61 remove_diacritics 2 tokenchars '_'\", prefix='2 3');"
     "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(10.0, 5.0, 3.0, 1.0, 2.0, 8.0)');";
@@ -138,8 +140,8 @@ kb_index_writer *kb_index_create(const char *path, char **err) {
       "INSERT INTO stacks(incident, seq, format, platform, bugcheck, line, signature, reason, raw)"
       " VALUES(?,?,?,?,?,?,?,?,?)", &rc);
   w->ins_frame = writer_prepare(w,
-      "INSERT INTO frames(stack, pos, module, function, offset, file, line, address, norm, flags, raw)"
-      " VALUES(?,?,?,?,?,?,?,?,?,?,?)", &rc);
+      "INSERT INTO frames(stack, pos, module, function, offset, file, line, address, norm, flags)"
+      " VALUES(?,?,?,?,?,?,?,?,?,?)", &rc);
   w->ins_fts = writer_prepare(w,
       "INSERT INTO fts(rowid, title, tags, summary, body, stacks, identifiers) VALUES(?,?,?,?,?,?,?)", &rc);
   w->ins_meta = writer_prepare(w, "INSERT OR REPLACE INTO meta(key, value) VALUES(?,?)", &rc);
@@ -182,8 +184,24 @@ static void add_frames(kb_index_writer *w, sqlite3_int64 stack_row, const kb_sta
     bind_text(q, 8, f->address);
     bind_text(q, 9, f->norm);
     sqlite3_bind_int(q, 10, (int)f->flags);
-    bind_text(q, 11, f->raw);
     writer_step(w, q, rc);
+  }
+}
+
+/* What full-text search sees of a stack: its symbols, signature and reason, not the
+ * address and argument columns. */
+static void stack_fts_text(const kb_stack *st, kb_buf *text) {
+  const kb_reason *r = &st->reason;
+  const char *parts[] = {st->signature, r->code, r->name, r->message, r->bucket};
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+    if (parts[i]) kb_buf_addf(text, "%s\n", parts[i]);
+  for (size_t i = 0; i < st->nframes; i++) {
+    const kb_frame *f = &st->frames[i];
+    if (f->module && f->function) kb_buf_addf(text, "%s!%s", f->module, f->function);
+    else if (f->function) kb_buf_adds(text, f->function);
+    else if (f->module) kb_buf_adds(text, f->module);
+    if (f->file) kb_buf_addf(text, " %s", f->file);
+    kb_buf_addc(text, '\n');
   }
 }
 
@@ -204,8 +222,7 @@ static void add_stacks(kb_index_writer *w, sqlite3_int64 row, const kb_stacks *s
     writer_step(w, q, rc);
     free(reason);
     add_frames(w, sqlite3_last_insert_rowid(w->db), st, rc);
-    kb_buf_adds(text, st->raw);
-    kb_buf_addc(text, '\n');
+    stack_fts_text(st, text);
   }
 }
 
@@ -322,9 +339,23 @@ static void writer_finalize(kb_index_writer *w) {
 int kb_index_finish(kb_index_writer *w, char **err) {
   int rc = 0;
   writer_finalize(w);
-  if (sqlite3_exec(w->db, finish_sql, NULL, NULL, NULL) != SQLITE_OK) writer_fail(w, &rc, "finish");
+  /* one statement at a time, so KB_TIMINGS can tell which step is slow */
+  const char *sql = finish_sql;
+  bool timings = getenv("KB_TIMINGS") != NULL;
+  while (!rc && *sql) {
+    sqlite3_stmt *st = NULL;
+    const char *tail = NULL;
+    double t0 = kb_now();
+    if (sqlite3_prepare_v2(w->db, sql, -1, &st, &tail) != SQLITE_OK) writer_fail(w, &rc, "finish");
+    else if (st && sqlite3_step(st) != SQLITE_DONE) writer_fail(w, &rc, "finish");
+    if (timings && st) fprintf(stderr, "kb: index %.3f s: %.60s\n", kb_now() - t0, sqlite3_sql(st));
+    sqlite3_finalize(st);
+    sql = tail ? tail : "";
+  }
   if (!rc && sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) writer_fail(w, &rc, "commit");
+  double tv = kb_now();
   if (!rc && sqlite3_exec(w->db, "VACUUM", NULL, NULL, NULL) != SQLITE_OK) writer_fail(w, &rc, "vacuum");
+  if (timings) fprintf(stderr, "kb: index %.3f s: VACUUM\n", kb_now() - tv);
   if (rc) *err = kb_xstrdup(w->errmsg);
   if (sqlite3_close(w->db) != SQLITE_OK && !rc) {
     rc = -1;

@@ -59,6 +59,7 @@ typedef struct kb_stack {
                            "js", "rust" — selects the skip lists */
   char *raw;            /* the stack's lines as found (cleaned) */
   int first_line;       /* 1-based line of the first frame in the text parsed */
+  int last_line;        /* line of the last frame or continuation line */
   kb_frame *frames;
   size_t nframes, cap;
   unsigned bugcheck;    /* Windows bugcheck code when known (0 = none); also in reason */

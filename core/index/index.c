@@ -14,10 +14,10 @@
  *       kind: kb, cve, bugcheck, bugcheck_name, module, exception (see extract.h).
  *   stacks(rowid INTEGER PRIMARY KEY, incident, seq INTEGER (0-based in the incident),
  *          format TEXT, platform TEXT, bugcheck INTEGER, line INTEGER (in the source file),
- *          signature TEXT, reason TEXT (JSON: kind, code, name, message, params, bucket), raw TEXT)
+ *          signature TEXT, reason TEXT (JSON: kind, code, name, message, params, bucket))
+ *       the stack as written stays in the page; the index keeps what search and matching use
  *   frames(stack -> stacks.rowid, pos INTEGER (0 = crash site), module TEXT, function TEXT,
- *          offset TEXT, file TEXT, line INTEGER, address TEXT, norm TEXT, flags INTEGER,
- *          df INTEGER); a frame's line as written is in its stack's raw text
+ *          offset TEXT, file TEXT, line INTEGER, norm TEXT, flags INTEGER, df INTEGER)
  *       norm is what matching compares (see core/stack/normalize.c); flags are KB_FRAME_*
  *       (stack.h); df is frame_stats.incidents for the norm, copied here so matching reads
  *       a candidate stack's weights in one range scan. Index frames_norm(norm) finds
@@ -68,9 +68,9 @@ static const char schema_sql[] =
     " value TEXT NOT NULL);"
     "CREATE TABLE stacks(rowid INTEGER PRIMARY KEY, incident INTEGER NOT NULL REFERENCES incidents,"
     " seq INTEGER NOT NULL, format TEXT NOT NULL, platform TEXT NOT NULL, bugcheck INTEGER, line INTEGER,"
-    " signature TEXT, reason TEXT, raw TEXT NOT NULL);"
+    " signature TEXT, reason TEXT);"
     "CREATE TABLE frames(stack INTEGER NOT NULL REFERENCES stacks, pos INTEGER NOT NULL,"
-    " module TEXT, function TEXT, offset TEXT, file TEXT, line INTEGER, address TEXT,"
+    " module TEXT, function TEXT, offset TEXT, file TEXT, line INTEGER,"
     " norm TEXT NOT NULL, flags INTEGER NOT NULL, df INTEGER NOT NULL DEFAULT 0);"
     "CREATE VIRTUAL TABLE fts USING fts5(title, tags, summary, body, stacks, identifiers,"
     " tokenize=\"unicode61 remove_diacritics 2 tokenchars '_'\", prefix='2 3');"
@@ -137,11 +137,11 @@ kb_index_writer *kb_index_create(const char *path, char **err) {
   w->ins_term = writer_prepare(w, "INSERT INTO terms(incident, kind, name) VALUES(?,?,?)", &rc);
   w->ins_ident = writer_prepare(w, "INSERT INTO identifiers(incident, kind, value) VALUES(?,?,?)", &rc);
   w->ins_stack = writer_prepare(w,
-      "INSERT INTO stacks(incident, seq, format, platform, bugcheck, line, signature, reason, raw)"
-      " VALUES(?,?,?,?,?,?,?,?,?)", &rc);
+      "INSERT INTO stacks(incident, seq, format, platform, bugcheck, line, signature, reason)"
+      " VALUES(?,?,?,?,?,?,?,?)", &rc);
   w->ins_frame = writer_prepare(w,
-      "INSERT INTO frames(stack, pos, module, function, offset, file, line, address, norm, flags)"
-      " VALUES(?,?,?,?,?,?,?,?,?,?)", &rc);
+      "INSERT INTO frames(stack, pos, module, function, offset, file, line, norm, flags)"
+      " VALUES(?,?,?,?,?,?,?,?,?)", &rc);
   w->ins_fts = writer_prepare(w,
       "INSERT INTO fts(rowid, title, tags, summary, body, stacks, identifiers) VALUES(?,?,?,?,?,?,?)", &rc);
   w->ins_meta = writer_prepare(w, "INSERT OR REPLACE INTO meta(key, value) VALUES(?,?)", &rc);
@@ -181,9 +181,8 @@ static void add_frames(kb_index_writer *w, sqlite3_int64 stack_row, const kb_sta
     bind_text(q, 5, f->offset);
     bind_text(q, 6, f->file);
     if (f->line) sqlite3_bind_int(q, 7, f->line);
-    bind_text(q, 8, f->address);
-    bind_text(q, 9, f->norm);
-    sqlite3_bind_int(q, 10, (int)f->flags);
+    bind_text(q, 8, f->norm);
+    sqlite3_bind_int(q, 9, (int)f->flags);
     writer_step(w, q, rc);
   }
 }
@@ -218,7 +217,6 @@ static void add_stacks(kb_index_writer *w, sqlite3_int64 row, const kb_stacks *s
     sqlite3_bind_int(q, 6, st->first_line);
     bind_text(q, 7, st->signature);
     bind_text(q, 8, reason);
-    bind_text(q, 9, st->raw);
     writer_step(w, q, rc);
     free(reason);
     add_frames(w, sqlite3_last_insert_rowid(w->db), st, rc);

@@ -9,6 +9,7 @@ enum { KB_EXIT_OK = 0, KB_EXIT_FAIL = 1, KB_EXIT_USAGE = 2 };
 int cmd_build(int argc, char **argv);
 int cmd_match(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Print "kb: <message>" and the usage text to stderr; returns KB_EXIT_USAGE. */
 int cli_usage_error(const char *usage, const char *fmt, const char *arg);

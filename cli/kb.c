@@ -17,6 +17,7 @@ static const char main_usage[] =
     "  build     build the static site and its search index from content/\n"
     "  match     find the incidents that match a pasted crash stack\n"
     "  search    full-text search of the incidents\n"
+    "  serve     build the site and serve it with search and stack matching over HTTP\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help\n"
@@ -41,6 +42,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "build") == 0) return cmd_build(argc - 1, argv + 1);
   if (strcmp(cmd, "match") == 0) return cmd_match(argc - 1, argv + 1);
   if (strcmp(cmd, "search") == 0) return cmd_search(argc - 1, argv + 1);
+  if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 1, argv + 1);
   return cli_usage_error(main_usage, "unknown command '%s'", cmd);
 }
 

@@ -30,39 +30,52 @@
 #include "util/util.h"
 
 /* "(/lib/x86_64-linux-gnu/libc.so.6+0x21b96)", "(a.out+0x4c8f3e)", "(<unknown module>)",
- * "(libclang_rt.asan_osx_dynamic.dylib:x86_64h+0x4be0b)". */
-static bool asan_module(kb_span g, kb_frame *f) {
-  if (kb_span_eq(g, "<unknown module>")) return true;
-  size_t plus = kb_span_rfind(g, "+0x");
-  if (plus == KB_NPOS || plus == 0 || !kb_span_is_hexaddr(kb_span_tail(g, plus + 1))) return false;
-  kb_span mod = kb_span_head(g, plus);
-  size_t colon = kb_span_rchr(mod, ':'); /* macOS architecture suffix */
-  if (colon != KB_NPOS && colon > 1 && mod.p[colon - 1] != '\\' && !(colon == 1)) mod = kb_span_head(mod, colon);
-  f->module = kb_span_basename(mod);
-  f->offset = kb_span_dup(kb_span_tail(g, plus + 1));
+ * "(libclang_rt.asan_osx_dynamic.dylib:x86_64h+0x4be0b)", then maybe "(BuildId: 69389d48...)":
+ * taken off the end of *rest into f->module and f->offset. */
+static bool asan_take_module(kb_span *rest, kb_frame *f) {
+  size_t open = kb_span_group_open(*rest, '(', ')');
+  if (open != KB_NPOS && kb_span_starts(kb_span_tail(*rest, open), "(BuildId: ")) {
+    *rest = kb_span_rtrim(kb_span_head(*rest, open));
+    open = kb_span_group_open(*rest, '(', ')');
+  }
+  if (open == KB_NPOS || (open > 0 && rest->p[open - 1] != ' ')) return false;
+  kb_span g = kb_span_head(kb_span_tail(*rest, open + 1), rest->n - open - 2);
+  if (!kb_span_eq(g, "<unknown module>")) {
+    size_t plus = kb_span_rfind(g, "+0x");
+    if (plus == KB_NPOS || plus == 0 || !kb_span_is_hexaddr(kb_span_tail(g, plus + 1))) return false;
+    kb_span mod = kb_span_head(g, plus);
+    size_t colon = kb_span_rchr(mod, ':'); /* macOS architecture suffix; not a drive letter */
+    if (colon != KB_NPOS && colon > 1) mod = kb_span_head(mod, colon);
+    f->module = kb_span_basename(mod);
+    f->offset = kb_span_dup(kb_span_tail(g, plus + 1));
+  }
+  *rest = kb_span_rtrim(kb_span_head(*rest, open));
   return true;
 }
 
-/* The source location at the end of `s` (a token "file:line[:col]", or a Windows path with
- * spaces "C:\Program Files\x\y.cpp:874"); its start, or KB_NPOS. TSan prints "<null>". */
-static size_t asan_file_start(kb_span s, kb_frame *f) {
+/* The source location at the end of *rest, taken off into f->file and f->line: a token
+ * "file:line[:col]", a Windows path with spaces ("C:\Program Files\x\functional:874"), TSan's
+ * "<null>", or - when the line is surely a sanitizer's (`sure`) - a path without a line. */
+static bool asan_take_file(kb_span *rest, bool sure, kb_frame *f) {
+  kb_span s = *rest;
   size_t sp = kb_span_rchr(s, ' ');
-  if (sp == KB_NPOS) return KB_NPOS;
+  if (sp == KB_NPOS) return false;
   kb_span tok = kb_span_tail(s, sp + 1);
-  if (kb_span_eq(tok, "<null>")) return sp;
-  if (kb_frame_set_file_line(f, tok)) return sp;
-  for (size_t i = sp; i > 0; i--) { /* " C:\" */
-    size_t d = i - 1;
-    if (s.p[d] == ' ' && d + 3 < s.n && isalpha((unsigned char)s.p[d + 1]) && s.p[d + 2] == ':' && s.p[d + 3] == '\\')
-      return kb_frame_set_file_line(f, kb_span_tail(s, d + 1)) ? d : KB_NPOS;
-  }
-  /* a file without a line ("a.cpp", "/x/ubsan_diag.cpp"): a path-like token without parentheses */
-  if (kb_span_chr(tok, '(') == KB_NPOS && kb_span_chr(tok, '<') == KB_NPOS && kb_span_chr(tok, '.') != KB_NPOS &&
-      (kb_span_chr(tok, '/') != KB_NPOS || kb_span_rchr(tok, '.') + 4 >= tok.n)) {
+  size_t cut = KB_NPOS;
+  for (size_t d = sp + 1; d-- > 0 && cut == KB_NPOS;) /* " C:\" */
+    if (s.p[d] == ' ' && d + 3 < s.n && isalpha((unsigned char)s.p[d + 1]) && s.p[d + 2] == ':' &&
+        s.p[d + 3] == '\\' && kb_frame_set_file_line(f, kb_span_tail(s, d + 1)))
+      cut = d;
+  if (cut == KB_NPOS && (kb_span_eq(tok, "<null>") || kb_frame_set_file_line(f, tok))) cut = sp;
+  size_t dot = kb_span_rchr(tok, '.');
+  if (cut == KB_NPOS && sure && kb_span_chr(tok, '(') == KB_NPOS && kb_span_chr(tok, '<') == KB_NPOS && dot != KB_NPOS &&
+      (kb_span_chr(tok, '/') != KB_NPOS || kb_span_chr(tok, '\\') != KB_NPOS || dot + 5 > tok.n)) {
     f->file = kb_span_dup(tok);
-    return sp;
+    cut = sp;
   }
-  return KB_NPOS;
+  if (cut == KB_NPOS) return false;
+  *rest = kb_span_rtrim(kb_span_head(s, cut));
+  return true;
 }
 
 /* "#N [0xADDR] [in] [function] [file:line[:col]] [(module+0xoff)] [(BuildId: ...)]" */
@@ -76,35 +89,21 @@ static bool asan_frame(kb_span s, kb_frame *f) {
   kb_span addr = kb_span_token(&rest);
   if (kb_span_is_hexaddr(addr)) tmp.address = kb_span_dup(addr);
   else rest = s;
-  size_t open = kb_span_group_open(rest, '(', ')');
-  if (open != KB_NPOS && kb_span_starts(kb_span_tail(rest, open), "(BuildId: ")) {
-    rest = kb_span_rtrim(kb_span_head(rest, open));
-    open = kb_span_group_open(rest, '(', ')');
-  }
-  bool located = false;
-  if (open != KB_NPOS && (open == 0 || rest.p[open - 1] == ' ') &&
-      asan_module(kb_span_head(kb_span_tail(rest, open + 1), rest.n - open - 2), &tmp)) {
-    rest = kb_span_rtrim(kb_span_head(rest, open));
-    located = true;
-  }
+  bool module = asan_take_module(&rest, &tmp);
   bool in = kb_span_eat(&rest, "in ");
   rest = kb_span_trim(rest);
-  size_t file = rest.n && (in || located || !tmp.address) ? asan_file_start(rest, &tmp) : KB_NPOS;
-  if (file != KB_NPOS) {
-    rest = kb_span_rtrim(kb_span_head(rest, file));
-    located = true;
-  } else if (!in && rest.n == 0) {
-    /* "#2 0x7f0e3c  (/lib/libc.so.6+0x21b96)": no symbol */
-  }
-  /* gdb's "in f (args) at file:line" and "from lib" are not sanitizer locations */
-  if (!located || kb_span_ends(rest, " at") || kb_span_ends(rest, " from") || kb_span_eq(rest, "at") ||
-      (!in && tmp.address && rest.n)) {
+  bool file = (tmp.address || module) && asan_take_file(&rest, in || module, &tmp);
+  /* TSan always prints the module, the others the address; a location is required; gdb's
+   * "in f (args) at file:line" and "from lib" are not sanitizer locations */
+  bool ok = (tmp.address || module) && (module || file) && !(tmp.address && !in && rest.n) &&
+            !kb_span_ends(rest, " at") && !kb_span_ends(rest, " from");
+  if (!ok) {
     kb_frame_release(&tmp);
     return false;
   }
   size_t plus = kb_span_rfind(rest, "+0x");
   if (plus != KB_NPOS && plus > 0 && kb_span_is_hexaddr(kb_span_tail(rest, plus + 1))) {
-    tmp.offset = tmp.offset ? tmp.offset : kb_span_dup(kb_span_tail(rest, plus + 1));
+    if (!tmp.offset) tmp.offset = kb_span_dup(kb_span_tail(rest, plus + 1));
     rest = kb_span_head(rest, plus);
   }
   if (rest.n && !kb_span_eq(rest, "<null>")) tmp.function = kb_span_dup(rest);
@@ -152,7 +151,10 @@ static bool asan_report(kb_span s, kb_reason *r) {
 static bool asan_ubsan(kb_span s, kb_reason *r) {
   s = kb_span_trim(s);
   size_t at = kb_span_find(s, ": runtime error: ");
-  if (at == KB_NPOS || at == 0 || kb_span_chr(kb_span_head(s, at), ' ') != KB_NPOS) return false;
+  if (at == KB_NPOS) return false;
+  kb_span where = kb_span_head(s, at); /* "src/x.c:12:5": Go's "panic: runtime error:" is not UBSan's */
+  int line;
+  if (!kb_span_trailing_int(&where, &line) || where.n == 0 || kb_span_chr(where, ' ') != KB_NPOS) return false;
   kb_span what = kb_span_tail(s, at + 17);
   size_t colon = kb_span_find(what, ": ");
   kb_span code = colon == KB_NPOS ? kb_span_of("undefined-behavior", 18) : kb_span_head(what, colon);
@@ -172,7 +174,7 @@ static bool asan_section(kb_span s) {
                                        "Previous read of size ", "Previous write of size ", "Atomic read of size ",
                                        "Atomic write of size ", "Previous atomic ", "Direct leak of ",
                                        "Indirect leak of ", "Location is heap block ", "Mutex M",
-                                       "Uninitialized value was ", NULL};
+                                       "Uninitialized value was ", "As if synchronized via ", NULL};
   for (const char *const *p = starts; *p; p++)
     if (kb_span_starts(s, *p)) return kb_span_ends(s, ":") || kb_span_find(s, " thread T") != KB_NPOS;
   if (kb_span_ends(s, " here:")) /* "freed by thread T0 here:", "previously allocated by thread T0 here:" */

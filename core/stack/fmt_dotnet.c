@@ -84,20 +84,45 @@ static bool dotnet_suffix(kb_span s, bool required, kb_frame *f) {
   }
   if (required && !mono) return false;
   if (s.n == 0) return true;
-  if (!kb_span_eat(&s, "in ")) return false;
-  size_t ln = kb_span_rfind(s, ":line ");
-  if (ln != KB_NPOS && kb_span_is_uint(kb_span_trim(kb_span_tail(s, ln + 6)))) {
-    f->file = kb_span_dup(kb_span_head(s, ln));
-    f->line = kb_span_int(kb_span_trim(kb_span_tail(s, ln + 6)));
-    return true;
+  /* " in path:line 12", localized: " bei ...", " dans C:\\x.cs:ligne 12", " 位置 C:\\x.cs:行号 12" */
+  kb_span word = kb_span_token(&s);
+  if (word.n == 0 || word.n > 12 || s.n == 0) return false;
+  size_t sp = kb_span_rchr(s, ' ');
+  if (sp != KB_NPOS && kb_span_is_uint(kb_span_tail(s, sp + 1))) {
+    size_t colon = kb_span_rchr(kb_span_head(s, sp), ':');
+    if (colon != KB_NPOS && colon > 0 && sp - colon - 1 <= 12) { /* ":line", ":Zeile", ":行号" */
+      f->file = kb_span_dup(kb_span_head(s, colon));
+      f->line = kb_span_int(kb_span_tail(s, sp + 1));
+      return true;
+    }
   }
   if (kb_span_starts(s, "<")) return true; /* Mono without symbols: "<8f2c...>:0", "<filename unknown>:0" */
   return kb_frame_set_file_line(f, s);
 }
 
+/* Sentry's rendering: "at Ns.Type.Method (Assembly, Version=1.0.0.0, Culture=neutral,
+ * PublicKeyToken=null: /src/Pages/Account.razor:234)" - the assembly instead of parameters. */
+static bool dotnet_assembly_frame(kb_span name, kb_span inside, kb_frame *f) {
+  size_t colon = kb_span_find(inside, ": ");
+  if (colon != KB_NPOS) kb_frame_set_file_line(f, kb_span_tail(inside, colon + 2));
+  f->function = kb_span_dup(name);
+  return true;
+}
+
+/* "at" as the runtime prints it in the user's language: English, German, French, Spanish and
+ * Portuguese, Russian, Polish, Dutch, Chinese, Japanese, Korean, Turkish. */
+static bool dotnet_eat_at(kb_span *s) {
+  static const char *const words[] = {"at ", "bei ", "\xC3\xA0 ", "en ", "em ", "\xD0\xB2 ", "w ", "bij ",
+                                      "\xE5\x9C\xA8 ", "\xE5\xA0\xB4\xE6\x89\x80 ", "\xEC\x9C\x84\xEC\xB9\x98: ",
+                                      "konum: ", NULL};
+  for (const char *const *w = words; *w; w++)
+    if (kb_span_eat(s, *w)) return true;
+  return false;
+}
+
 static bool dotnet_frame(kb_span s, kb_frame *f) {
   s = kb_span_trim(s);
-  if (!kb_span_eat(&s, "at ")) return false;
+  if (!dotnet_eat_at(&s)) return false;
   s = kb_span_ltrim(s);
   size_t i = 0;
   while (i < s.n && is_name_char(s.p[i])) i++;
@@ -108,6 +133,7 @@ static bool dotnet_frame(kb_span s, kb_frame *f) {
   size_t close = kb_span_chr(rest, ')');
   if (close == KB_NPOS) return false;
   kb_span params = kb_span_head(kb_span_tail(rest, 1), close - 1);
+  if (mono && kb_span_find(params, ", Version=") != KB_NPOS) return dotnet_assembly_frame(name, params, f);
   if (!dotnet_params(params)) return false;
   kb_frame tmp = {0};
   if (!dotnet_suffix(kb_span_tail(rest, close + 1), mono, &tmp)) {
@@ -125,6 +151,11 @@ static bool dotnet_header(kb_span s, kb_reason *r) {
   kb_span t = kb_span_trim(s);
   bool prefixed = kb_span_eat(&t, "Unhandled exception. ") || kb_span_eat(&t, "Unhandled Exception: ") ||
                   kb_span_eat(&t, "[ERROR] FATAL UNHANDLED EXCEPTION: ");
+  size_t sys = kb_span_find(t, ": System.");
+  if (!prefixed && sys != KB_NPOS && sys < 40 && kb_span_chr(kb_span_head(t, sys), '.') == KB_NPOS) {
+    t = kb_span_tail(t, sys + 2); /* an application's own label: "CRASHING EXCEPTION: System.X: msg" */
+    prefixed = true;
+  }
   if (!prefixed && kb_span_indent(s) > 0) return false;
   size_t colon = kb_span_find(t, ": ");
   kb_span name, msg;

@@ -14,8 +14,11 @@
  * "name=" inside the list tell it from AddressSanitizer's "#0 0x.. in f (a.out+0x1d)".
  * Fields: function with its argument list as printed, address, file and line, module (the
  * library's file name) for " from"; "??" is an unknown function (NULL). "<signal handler
- * called>" is kept as a frame: the frames above it are the handler, the ones below the crash. */
+ * called>" is kept as a frame: the frames above it are the handler, the ones below the crash.
+ * systemd-coredump's reports (coredumpctl, ABRT) have the same "#N" frames with
+ * "(module + 0xoffset)" instead of arguments and are read here too. */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "stack/fmt_scan.h"
@@ -48,11 +51,29 @@ static bool gdb_args_ok(kb_span a) {
   return a.n == 0 || kb_span_chr(a, '=') != KB_NPOS || kb_span_eq(a, "...");
 }
 
+/* systemd-coredump (coredumpctl, ABRT) prints "#4  0x00007f3ee277b0cb ev_invoke_pending
+ * (libev.so.4 + 0x50cb)" after "Stack trace of thread 1113:"; "n/a" is an unknown function. */
+static bool gdb_coredump_frame(kb_span s, kb_frame *f) {
+  kb_span addr = kb_span_token(&s);
+  size_t open = kb_span_group_open(s, '(', ')');
+  if (!kb_span_is_hexaddr(addr) || open == KB_NPOS || open < 2 || s.p[open - 1] != ' ') return false;
+  kb_span g = kb_span_head(kb_span_tail(s, open + 1), s.n - open - 2);
+  size_t plus = kb_span_rfind(g, " + 0x");
+  if (plus == KB_NPOS || plus == 0 || !kb_span_is_hexaddr(kb_span_tail(g, plus + 3))) return false;
+  kb_span fn = kb_span_trim(kb_span_head(s, open));
+  f->address = kb_span_dup(addr);
+  f->module = kb_span_basename(kb_span_head(g, plus));
+  f->offset = kb_span_dup(kb_span_tail(g, plus + 3));
+  if (!kb_span_eq(fn, "n/a")) f->function = kb_span_dup(fn);
+  return true;
+}
+
 static bool gdb_frame(kb_span s, kb_frame *f) {
   s = kb_span_trim(s);
   if (!kb_span_eat_hash(&s)) return false;
   kb_span num = kb_span_token(&s);
   if (!kb_span_is_uint(num) || s.n == 0) return false;
+  if (gdb_coredump_frame(s, f)) return true;
   kb_frame tmp = {0};
   if (kb_span_eq(s, "<signal handler called>")) {
     f->function = kb_span_dup(s);
@@ -80,6 +101,7 @@ static bool gdb_frame(kb_span s, kb_frame *f) {
 
 static bool gdb_header(kb_span s) {
   s = kb_span_trim(s);
+  if (kb_span_eat(&s, "Stack trace of thread ")) return kb_span_ends(s, ":"); /* systemd-coredump */
   static const char *const cmds[] = {"(gdb) bt", "(gdb) bt full", "(gdb) backtrace", "(gdb) backtrace full",
                                      "(gdb) where", "(gdb) thread apply all bt", "(gdb) thread apply all bt full",
                                      "(gdb) thread apply all backtrace", NULL};
@@ -94,6 +116,17 @@ static bool gdb_header(kb_span s) {
  * SIGABRT, Aborted.", "Thread 2 "worker" received signal SIGABRT, Aborted." */
 static bool gdb_reason(kb_span s, kb_reason *r) {
   s = kb_span_trim(s);
+  if (kb_span_eat(&s, "Signal: ")) { /* systemd-coredump: "Signal: 11 (SEGV)" */
+    size_t open = kb_span_chr(s, '(');
+    if (open == KB_NPOS || !kb_span_ends(s, ")") || !kb_span_is_uint(kb_span_trim(kb_span_head(s, open))))
+      return false;
+    kb_span name = kb_span_head(kb_span_tail(s, open + 1), s.n - open - 2);
+    char *code = kb_xasprintf("SIG%.*s", (int)name.n, name.p);
+    kb_reason_set(&r->kind, "signal", 6);
+    kb_reason_set(&r->code, code, strlen(code));
+    free(code);
+    return true;
+  }
   size_t at = kb_span_find(s, " received signal ");
   size_t skip = 17;
   if (at == KB_NPOS) at = kb_span_find(s, " terminated with signal "), skip = 24;
@@ -117,7 +150,8 @@ static bool gdb_reason(kb_span s, kb_reason *r) {
  * "bt full" locals ("    i = 5"), and gdb's own remarks. */
 static bool gdb_cont(kb_span s, kb_stack *cur) {
   kb_span t = kb_span_trim(s);
-  if (kb_span_eq(t, "No locals.") || kb_span_starts(t, "Backtrace stopped:") ||
+  if (kb_span_eq(t, "No locals.") || kb_span_eq(t, "No symbol table info available.") ||
+      kb_span_starts(t, "Backtrace stopped:") ||
       kb_span_eq(t, "(More stack frames follow...)"))
     return true;
   if (kb_span_indent(s) < 4 || t.n == 0) return false;

@@ -13,6 +13,8 @@
  * A frame is "at", a qualified method and "(source)" with nothing between the name and the
  * parenthesis; the source is File.ext[:line], "Native Method" or "Unknown Source". That shape
  * is what keeps JavaScript's "at f (file.js:1:2)" and .NET's "at N.T.M(String s)" out.
+ * Maven's space before the parenthesis is taken when the file is a JVM language's, and
+ * Tomcat's frames without "at" inside an open stack.
  * Fields: function "pkg.Class.method", file "Foo.java", line. The JPMS module or class loader
  * prefix ("java.base/", "app//") is dropped and module stays NULL: the same frame is printed
  * with and without the prefix across JDK versions, and the class name already says where the
@@ -51,9 +53,12 @@ static bool java_method_ok(kb_span m) {
 
 static bool is_file_char(char c) { return isalnum((unsigned char)c) || c == '_' || c == '$' || c == '.' || c == '-'; }
 
-/* The parenthesized source: "Foo.java:12", "Foo.kt", "SourceFile:3", "Native Method", ... */
+/* The parenthesized source: "Foo.java:12", "Foo.kt", "SourceFile:3", "Native Method", and in
+ * jstack thread dumps with the module inside: "java.base@11.0.4/Thread.java:834". */
 static bool java_source(kb_span src, kb_frame *f) {
   static const char *const words[] = {"Native Method", "Unknown Source", "Compiled Code", "Unknown", NULL};
+  size_t slash = kb_span_rchr(src, '/');
+  if (slash != KB_NPOS) src = kb_span_tail(src, slash + 1);
   int line = 0;
   bool has_line = kb_span_trailing_int(&src, &line);
   for (const char *const *w = words; *w; w++)
@@ -83,17 +88,37 @@ static kb_span java_drop_jar(kb_span s) {
   return kb_span_rtrim(rest);
 }
 
-static bool java_frame(kb_span s, kb_frame *f) {
+/* A JVM language's source file: what Maven's "at x.Y.z (Y.java:3)" and Tomcat's frames
+ * without "at" must name to be taken. */
+static bool java_jvm_file(const kb_frame *f) {
+  static const char *const exts[] = {".java", ".kt", ".kts", ".scala", ".groovy", ".clj", ".jsp", NULL};
+  if (!f->file) return true; /* "Native Method", "Unknown Source" */
+  for (const char *const *e = exts; *e; e++)
+    if (kb_str_endswith(f->file, *e)) return true;
+  return false;
+}
+
+/* "at pkg.Class.method(File.java:12)"; Maven puts a space before the parenthesis, Tomcat's
+ * error pages leave "at" out (taken inside an open stack, or with a JVM file and a line). */
+static bool java_frame(kb_span s, bool open, kb_frame *f) {
   s = kb_span_ltrim(s);
-  if (!kb_span_eat(&s, "at ")) return false;
+  bool at = kb_span_eat(&s, "at ");
   s = java_drop_jar(kb_span_ltrim(s));
-  size_t open = kb_span_group_open(s, '(', ')');
-  if (open == KB_NPOS || open == 0) return false;
-  kb_span method = java_drop_module(kb_span_head(s, open));
-  kb_span src = kb_span_head(kb_span_tail(s, open + 1), s.n - open - 2);
+  size_t open_paren = kb_span_group_open(s, '(', ')');
+  if (open_paren == KB_NPOS || open_paren == 0) return false;
+  kb_span method = kb_span_head(s, open_paren);
+  bool spaced = kb_span_eat_end(&method, " ");
+  method = java_drop_module(method);
+  kb_span src = kb_span_head(kb_span_tail(s, open_paren + 1), s.n - open_paren - 2);
   if (!java_method_ok(method)) return false;
   kb_frame tmp = {0};
   if (!java_source(src, &tmp)) return false;
+  bool ok = (!spaced || java_jvm_file(&tmp)) &&
+            (at || open || (tmp.line > 0 && tmp.file && java_jvm_file(&tmp)));
+  if (!ok) {
+    kb_frame_release(&tmp);
+    return false;
+  }
   *f = tmp;
   f->function = kb_span_dup(method);
   return true;
@@ -129,10 +154,13 @@ static bool java_header(kb_span s, kb_reason *r) {
   return true;
 }
 
-/* Lines inside a stack that are not frames: elisions and coroutine markers. */
+/* Lines inside a stack that are not frames: elisions, coroutine markers, jstack's locks. */
 static bool java_cont(kb_span s) {
   s = kb_span_trim(s);
   if (kb_span_eq(s, "(Coroutine boundary)")) return true;
+  if (kb_span_starts(s, "- locked <") || kb_span_starts(s, "- waiting to lock <") ||
+      kb_span_starts(s, "- waiting on <") || kb_span_starts(s, "- parking to wait for <"))
+    return true;
   if (!kb_span_eat(&s, "... ")) return false;
   kb_span count = kb_span_token(&s);
   return kb_span_is_uint(count) && (kb_span_eq(s, "more") || kb_span_eq(s, "common frames omitted"));
@@ -155,7 +183,7 @@ static kb_span java_drop_logcat(kb_span s) {
 
 static kb_line_kind java_classify(const char *s, size_t n, kb_stack *cur, kb_frame *f, kb_reason *r) {
   kb_span line = java_drop_logcat(kb_span_of(s, n));
-  if (java_frame(line, f)) return KB_LINE_FRAME;
+  if (java_frame(line, cur != NULL, f)) return KB_LINE_FRAME;
   if (cur && java_cont(line)) return KB_LINE_CONT;
   if (java_header(line, r)) return KB_LINE_HEADER;
   return KB_LINE_NONE;

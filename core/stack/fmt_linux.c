@@ -43,6 +43,8 @@
 #include "util/util.h"
 
 static bool starts(const char *s, size_t n, const char *prefix) { return kb_fmt_starts(s, n, prefix); }
+/* A literal prefix, its length known at compile time (classify runs on every line). */
+#define STARTS(s, n, lit) ((n) >= sizeof(lit) - 1 && memcmp((s), (lit), sizeof(lit) - 1) == 0)
 
 static bool starts_ci(const char *s, size_t n, const char *prefix) {
   size_t pl = strlen(prefix);
@@ -109,15 +111,16 @@ static bool frame_tail_ok(const char *p, const char *end) {
   for (;;) {
     p = skip_spaces(p, end);
     if (p >= end) return true;
-    if (starts(p, (size_t)(end - p), "[inline]")) p += 8;
+    if (STARTS(p, (size_t)(end - p), "[inline]")) p += 8;
     else if (end - p >= 3 && p[0] == '(' && isupper((unsigned char)p[1]) && p[2] == ')') p += 3;
-    else return starts(p, (size_t)(end - p), "from ");
+    else if (STARTS(p, (size_t)(end - p), "(unreliable)")) p += 12;
+    else return STARTS(p, (size_t)(end - p), "from ");
   }
 }
 
 /* ARM's " from caller+0x20/0xac": the caller must look like a frame. */
 static bool from_caller(const char *p, const char *end) {
-  if (!starts(p, (size_t)(end - p), "from ")) return false;
+  if (!STARTS(p, (size_t)(end - p), "from ")) return false;
   p += 5;
   if (p >= end || !is_sym_start(*p)) return false;
   while (p < end && is_sym_char(*p)) p++;
@@ -142,7 +145,7 @@ static bool symbol_frame(const char *p, const char *end, bool loose, kb_frame *f
   const char *after_file = file_line_at(r, end, &probe);
   const char *tail = skip_spaces(after_file, end);
   bool from = from_caller(tail, end);
-  bool inl = starts(tail, (size_t)(end - tail), "[inline]");
+  bool inl = STARTS(tail, (size_t)(end - tail), "[inline]");
   bool ok = (sized || (ol && loose) || (probe.file && (inl || loose)) || from) && frame_tail_ok(after_file, end);
   if (!ok) {
     kb_frame_release(&probe);
@@ -182,14 +185,33 @@ static bool arm_paren_frame(const char *p, const char *end, kb_frame *f) {
   return true;
 }
 
+/* PowerPC: "[c000003fdc18bc80] [c000000000159400] " (stack pointer, then address). */
+static const char *ppc_address(const char *p, const char *end, const char **a, size_t *an) {
+  for (int i = 0; i < 2; i++) {
+    if (p >= end || *p != '[') return NULL;
+    const char *q = p + 1;
+    while (q < end && isxdigit((unsigned char)*q)) q++;
+    if (q - p < 9 || q >= end || *q != ']') return NULL;
+    *a = p + 1, *an = (size_t)(q - p - 1);
+    p = skip_spaces(q + 1, end);
+  }
+  return p;
+}
+
+static bool ends_with(const char *s, const char *end, const char *suffix) {
+  size_t k = strlen(suffix);
+  return (size_t)(end - s) >= k && memcmp(end - k, suffix, k) == 0;
+}
+
 static kb_line_kind frame_line(const char *s, size_t n, kb_stack *cur, kb_frame *f) {
   const char *p = s, *end = s + n, *a = NULL;
   size_t an = 0;
   const char *after = old_address(p, end, &a, &an);
+  if (!after) after = ppc_address(p, end, &a, &an);
   bool old = after != NULL;
   if (old) p = skip_spaces(after, end);
-  bool unreliable = p < end && *p == '?';
-  if (unreliable) p = skip_spaces(p + 1, end);
+  bool unreliable = (p < end && *p == '?') || ends_with(p, end, " (unreliable)");
+  if (p < end && *p == '?') p = skip_spaces(p + 1, end);
   bool ok = old && arm_paren_frame(p, end, f);
   if (!ok) ok = symbol_frame(p, end, cur != NULL || old, f);
   if (!ok && cur && !old && end - p > 2 && p[0] == '0' && p[1] == 'x') { /* unsymbolized */
@@ -213,7 +235,7 @@ static bool same_site(const kb_frame *a, const kb_frame *b) {
 }
 
 static bool is_site_raw(const char *raw) {
-  static const char *const marks[] = {"RIP: ", "IP: ", "EIP is at ", "PC is at ", "pc : ", NULL};
+  static const char *const marks[] = {"RIP: ", "IP: ", "EIP is at ", "PC is at ", "pc : ", "NIP [", NULL};
   for (const char *const *m = marks; *m; m++)
     if (starts(raw, strlen(raw), *m)) return true;
   return false;
@@ -229,14 +251,16 @@ static bool only_site(const kb_stack *cur) {
  * "PC is at func", "pc : func+0x18/0x64". NONE when the line is none of these. */
 static kb_line_kind site_line(const char *s, size_t n, kb_stack *cur, kb_frame *f) {
   const char *end = s + n, *p = NULL;
-  if (starts(s, n, "RIP: ") && n > 10 && s[9] == ':') {
+  if (STARTS(s, n, "RIP: ") && n > 10 && s[9] == ':') {
     if (memcmp(s + 5, "0010", 4) != 0) return cur ? KB_LINE_CONT : KB_LINE_NONE; /* user mode */
     p = s + 10;
-  } else if (starts(s, n, "IP: ")) {
+  } else if (STARTS(s, n, "IP: ")) {
     p = s + 4;
-  } else if (starts(s, n, "EIP is at ") || starts(s, n, "PC is at ")) {
+  } else if (STARTS(s, n, "NIP [")) {
+    p = s + 4;
+  } else if (STARTS(s, n, "EIP is at ") || STARTS(s, n, "PC is at ")) {
     p = s + (s[0] == 'E' ? 10 : 9);
-  } else if (starts(s, n, "pc : ") && n > 5 && s[5] != '[') {
+  } else if (STARTS(s, n, "pc : ") && n > 5 && s[5] != '[') {
     p = s + 5;
   } else {
     return KB_LINE_NONE;
@@ -244,6 +268,12 @@ static kb_line_kind site_line(const char *s, size_t n, kb_stack *cur, kb_frame *
   const char *a = NULL, *after;
   size_t an = 0;
   while ((after = old_address(skip_spaces(p, end), end, &a, &an))) p = after;
+  if (STARTS(s, n, "NIP [")) { /* PowerPC: "NIP [c000000000ac0ce8] func+0x18/0xf0" */
+    const char *q = p + 1;
+    while (q < end && isxdigit((unsigned char)*q)) q++;
+    if (q >= end || *q != ']') return cur ? KB_LINE_CONT : KB_LINE_NONE;
+    a = p + 1, an = (size_t)(q - p - 1), p = q + 1;
+  }
   p = skip_spaces(p, end);
   if (end - p > 2 && p[0] == '0' && p[1] == 'x') { /* "RIP: 0010:0x0": no symbol */
     f->address = kb_fmt_strndup_trim(p, (size_t)(end - p));
@@ -285,7 +315,7 @@ static bool sanitizer_reason(const char *s, const char *end, kb_reason *r) {
     set_kind(r);
     kb_reason_set(&r->code, s, (size_t)(q - s));
     const char *in = find(q, end, " in ");
-    if (in && !starts(in, (size_t)(end - in), " in range ")) name_function(in + 4, end, r);
+    if (in && !STARTS(in, (size_t)(end - in), " in range ")) name_function(in + 4, end, r);
     kb_reason_set(&r->message, s, (size_t)(end - s));
     return true;
   }
@@ -297,8 +327,8 @@ static size_t phrase_len(const char *p, const char *end) {
   const char *q = p;
   for (; q < end; q++) {
     if (*q == ':' || *q == ',' || *q == '!') break;
-    if (*q == ' ' && (starts(q, (size_t)(end - q), " - ") || starts(q, (size_t)(end - q), " at ") ||
-                      starts(q, (size_t)(end - q), " in ")))
+    if (*q == ' ' && (STARTS(q, (size_t)(end - q), " - ") || STARTS(q, (size_t)(end - q), " at ") ||
+                      STARTS(q, (size_t)(end - q), " in ")))
       break;
   }
   return (size_t)(q - p);
@@ -311,7 +341,7 @@ static bool fault_reason(const char *p, const char *end, kb_reason *r) {
   } faults[] = {{"NULL pointer dereference", "NULL pointer dereference"},
                 {"paging request", "paging request"},
                 {"page fault", "page fault"}};
-  if (!starts_ci(p, (size_t)(end - p), "unable to handle ") && !starts(p, (size_t)(end - p), "kernel NULL pointer"))
+  if (!starts_ci(p, (size_t)(end - p), "unable to handle ") && !STARTS(p, (size_t)(end - p), "kernel NULL pointer"))
     return false;
   for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
     if (!find(p, end, faults[i].text)) continue;
@@ -327,10 +357,10 @@ static bool fault_reason(const char *p, const char *end, kb_reason *r) {
  * and lockdep's "WARNING: possible circular locking dependency detected". WinDbg's
  * "WARNING: Stack unwind information not available" is not the kernel's. */
 static bool warning_reason(const char *s, const char *end, kb_reason *r) {
-  if (!starts(s, (size_t)(end - s), "WARNING: ")) return false;
+  if (!STARTS(s, (size_t)(end - s), "WARNING: ")) return false;
   const char *p = s + 9;
-  const char *at = starts(p, (size_t)(end - p), "at ") ? p - 1 : NULL;
-  if (!at && starts(p, (size_t)(end - p), "CPU: ")) at = find(p, end, " at ");
+  const char *at = STARTS(p, (size_t)(end - p), "at ") ? p - 1 : NULL;
+  if (!at && STARTS(p, (size_t)(end - p), "CPU: ")) at = find(p, end, " at ");
   if (at) {
     const char *file = at + 4, *fe = file;
     while (fe < end && *fe != ' ') fe++;
@@ -352,7 +382,7 @@ static bool warning_reason(const char *s, const char *end, kb_reason *r) {
 
 static kb_line_kind reason_line(const char *s, size_t n, kb_reason *r) {
   const char *end = s + n, *p;
-  if (starts(s, n, "BUG: ")) {
+  if (STARTS(s, n, "BUG: ")) {
     p = s + 5;
     if (sanitizer_reason(p, end, r) || fault_reason(p, end, r)) return KB_LINE_REASON;
     set_kind(r);
@@ -361,7 +391,7 @@ static kb_line_kind reason_line(const char *s, size_t n, kb_reason *r) {
     return KB_LINE_REASON;
   }
   if (sanitizer_reason(s, end, r) || fault_reason(s, end, r) || warning_reason(s, end, r)) return KB_LINE_REASON;
-  if (starts(s, n, "kernel BUG at ")) {
+  if (STARTS(s, n, "kernel BUG at ")) {
     p = s + 14;
     const char *q = p;
     while (q < end && *q != '!' && *q != ' ') q++;
@@ -370,7 +400,7 @@ static kb_line_kind reason_line(const char *s, size_t n, kb_reason *r) {
     kb_reason_set(&r->message, p, (size_t)(q - p));
     return KB_LINE_REASON;
   }
-  if (starts(s, n, "Kernel panic - not syncing: ")) {
+  if (STARTS(s, n, "Kernel panic - not syncing: ")) {
     set_kind(r);
     kb_reason_set(&r->code, "Kernel panic", 12);
     kb_reason_set(&r->message, s + 28, n - 28);
@@ -386,13 +416,13 @@ static kb_line_kind reason_line(const char *s, size_t n, kb_reason *r) {
     kb_reason_set(&r->message, s, n);
     return KB_LINE_REASON;
   }
-  if (starts(s, n, "INFO: task ") && find(s, end, " blocked for more than ")) {
+  if (STARTS(s, n, "INFO: task ") && find(s, end, " blocked ") && find(s, end, " for more than ")) {
     set_kind(r);
     kb_reason_set(&r->code, "hung task", 9);
     kb_reason_set(&r->message, s + 6, n - 6);
     return KB_LINE_REASON;
   }
-  if (starts(s, n, "INFO: ") && n > 6 && islower((unsigned char)s[6])) {
+  if (STARTS(s, n, "INFO: ") && n > 6 && islower((unsigned char)s[6])) {
     set_kind(r);
     kb_reason_set(&r->code, s + 6, phrase_len(s + 6, end));
     kb_reason_set(&r->message, s + 6, n - 6);
@@ -441,7 +471,8 @@ static bool context_line(const char *s, size_t n) {
       "RIP  [<", "EIP: ", "RSP <", "Backtrace:", "list_del corruption", "list_add corruption", "note: ",
       "irq event stamp:", "hardirqs ", "softirqs ", "Mem abort info:", "Data abort info:", "  ESR = ",
       "ESR = ", "EC = ", "SET = ", "FSC = ", "ISV = ", "CM = ", "user pgtable:", "[0000", "Disabling lock debugging",
-      "Unable to handle kernel", "printing eip:", "*pde = ", "Last Branch", NULL};
+      "Unable to handle kernel", "printing eip:", "*pde = ", "Last Branch", "LR [", "Instruction dump:",
+      "MSR: ", "CFAR: ", "IRQMASK: ", "NIP:  ", NULL};
   for (const char *const *p = prefixes; *p; p++)
     if (starts(s, n, *p)) return true;
   return register_line(s, n);
@@ -452,7 +483,7 @@ static kb_line_kind block_line(const char *s, size_t n, kb_stack *cur) {
                                       "</#DF>", NULL};
   for (const char *const *m = marks; *m; m++)
     if (n == strlen(*m) && memcmp(s, *m, n) == 0) return cur ? KB_LINE_CONT : KB_LINE_HEADER;
-  if (starts_ci(s, n, "Call Trace:") || starts(s, n, "Backtrace:"))
+  if (starts_ci(s, n, "Call Trace:") || STARTS(s, n, "Backtrace:"))
     return only_site(cur) ? KB_LINE_CONT : KB_LINE_HEADER;
   static const char *const others[] = {"Allocated by task ", "Freed by task ", "Uninit was created at:",
                                        "Uninit was stored to memory at:", "Last potentially related work creation:",
@@ -466,8 +497,22 @@ static kb_line_kind block_line(const char *s, size_t n, kb_stack *cur) {
   return KB_LINE_NONE;
 }
 
+/* "<EOI>  [<ffffffff8176b061>] ? anon_vma_clone+0x321/0x460": a context marker printed in
+ * front of the next frame (before 4.x). Its length, 0 if none. */
+static size_t marker_len(const char *s, size_t n) {
+  static const char *const marks[] = {"<EOI> ", "<IRQ> ", "<NMI> ", "<EOE> ", NULL};
+  for (const char *const *m = marks; *m; m++)
+    if (starts(s, n, *m) && n > strlen(*m)) return strlen(*m);
+  return 0;
+}
+
 static kb_line_kind linux_classify(const char *s, size_t n, kb_stack *cur, kb_frame *f, kb_reason *r) {
   while (n && *s == ' ') s++, n--;
+  size_t mk = marker_len(s, n);
+  if (mk) {
+    s += mk, n -= mk;
+    while (n && *s == ' ') s++, n--;
+  }
   if (!n) return KB_LINE_NONE;
   kb_line_kind k = block_line(s, n, cur);
   if (k == KB_LINE_NONE) k = reason_line(s, n, r);

@@ -62,8 +62,28 @@ static bool python_chain(kb_span s) {
          kb_span_eq(s, "The above exception was the direct cause of the following exception:");
 }
 
+/* A traceback kept as a JSON list of lines (logs, bug-report payloads): `"  File \"x.py\",
+ * line 3, in f",` is read as the line it quotes. The unescaped text goes to buf. */
+static kb_span python_unjson(kb_span s, char *buf, size_t cap) {
+  kb_span t = kb_span_trim(s);
+  kb_span_eat_end(&t, ",");
+  t = kb_span_rtrim(t);
+  if (t.n < 2 || t.p[0] != '"' || t.p[t.n - 1] != '"') return s;
+  size_t o = 0;
+  for (size_t i = 1; i + 1 < t.n && o + 1 < cap; i++) {
+    char c = t.p[i];
+    if (c == '\\' && i + 2 < t.n) {
+      c = t.p[++i];
+      if (c == 'n' || c == 't') c = ' ';
+    }
+    buf[o++] = c;
+  }
+  return kb_span_of(buf, o);
+}
+
 static kb_line_kind python_classify(const char *s, size_t n, kb_stack *cur, kb_frame *f, kb_reason *r) {
-  kb_span line = kb_span_of(s, n);
+  char buf[KB_STACK_MAX_LINE];
+  kb_span line = python_unjson(kb_span_of(s, n), buf, sizeof buf);
   if (kb_span_eq(kb_span_trim(line), "Traceback (most recent call last):")) return KB_LINE_HEADER;
   if (python_frame(line, f)) return KB_LINE_FRAME;
   if (!cur) return KB_LINE_NONE;

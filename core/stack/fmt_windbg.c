@@ -514,10 +514,14 @@ static kb_line_kind continuation(const char *s, size_t n, kb_stack *cur) {
     return KB_LINE_CONT;
   if (!last) return KB_LINE_NONE;
   const char *end = s + n;
-  if (s[0] == ')') {
+  const char *close = memchr(s, ')', n);
+  if (close && (s[0] == ')' || (last->function && !last->offset && memmem(s, n, " = ", 3)))) {
+    /* the end of a kP argument list: "int f = 0n188)+0x1e [f:\t\test1.cpp @ 7]" */
     const char *after;
-    if (!last->offset) set_offset(last, s + 1, end, &after);
-    if (!last->file) source_info(s, end, last);
+    while (memchr(close + 1, ')', (size_t)(end - close - 1)) && close[1] != '+')
+      close = memchr(close + 1, ')', (size_t)(end - close - 1));
+    if (!last->offset) set_offset(last, close + 1, end, &after);
+    if (!last->file) source_info(close, end, last);
     return KB_LINE_CONT;
   }
   if (s[0] == '[' && s[n - 1] == ']') {
@@ -590,6 +594,8 @@ static size_t windbg_split(const char *s, size_t n) {
   next_tok(&w, end, &v);
   for (;;) {
     if (passed && frame_starts(&t, &u, &v, bare_list)) return (size_t)(t.s - s);
+    const char *hdr = t.n > 11 ? memmem(t.s, t.n, "STACK_TEXT:", 11) : NULL;
+    if (hdr && hdr > s) return (size_t)(hdr - s); /* "...looks like this:STACK_TEXT: 9444f6b4 ..." */
     if (tok_is(&t, "STACK_TEXT:")) {
       passed = true;
     } else if (!passed) {
@@ -600,8 +606,7 @@ static size_t windbg_split(const char *s, size_t n) {
       } else if (kb_fmt_is_hex(t.s, t.n)) {
         columns++;
       } else if (!tok_is(&t, ":")) {
-        kb_frame_release(&probe);
-        return 0; /* prose, not a frame line */
+        columns = 0; /* prose: a frame may still follow on this line */
       }
       kb_frame_release(&probe);
     }

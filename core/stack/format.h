@@ -21,7 +21,9 @@
  *
  * Line kinds:
  *   FRAME   a frame: *f filled (strings malloc'd; the driver owns them afterwards).
- *           f->raw may stay NULL: the driver sets it to the trimmed line.
+ *           f->raw may stay NULL: the driver sets it to the trimmed line. *r may be
+ *           filled too: it is merged into the stack's reason. The first frame of a
+ *           stack is classified a second time with `cur` set, once the stack exists.
  *   HEADER  starts a new stack of this format ("Traceback (most recent call last):",
  *           "goroutine 1 [running]:", "Call Trace:", "STACK_TEXT:"). May fill *r.
  *   REASON  says why it crashed ("KeyError: 'x'", "panic: ...", "BUGCHECK_CODE:  a"):

@@ -6,8 +6,9 @@
  * same crash: addresses, offsets, arguments, line numbers, build hashes, generated lambda
  * and proxy numbers, module case and extension. Per platform (the stack's `platform`):
  *   windows  module!function         "mslbfoprovider!vmqcGetFirstMappedMNic"; "mydrv!?"
- *   linux    module!function, or function for built-ins (vmlinux); syscall stubs -> name
- *   native   lib!function, or function when no library is printed ("libc!abort", "main")
+ *            (ntoskrnl, ntkrnlmp, ... are "nt"; halmacpi, ... are "hal")
+ *   linux    function alone ("tcp_v4_rcv"); syscall stubs -> the syscall; "zfs!?"
+ *   native   function alone ("abort", "Parser::readChunk"); "lib!?" when unsymbolized
  *   rust     path without the ::h<hash>; generics collapsed to <T>; {{closure}} kept
  *   go       pkg.(*T).Method without arguments; closures main.main.func1 -> main.main.func
  *   jvm      pkg.Class.method; lambda, CGLIB, accessor and proxy numbers dropped
@@ -18,14 +19,21 @@
  * .isra/.constprop/.part/.cold suffixes, @plt/@GLIBC versions, and template arguments
  * become <T>. A frame without a function name is "module!?" (or "?") and flagged
  * KB_FRAME_UNSYMBOLIZED: it then only matches another unsymbolized frame of that module.
+ * Native and Linux frames drop the module once the function is known: it is printed
+ * inconsistently for one and the same code (ASan shows "(libexiv2.so.26+0x..)" in one
+ * report and a source file in the next; gdb only without debug info; lldb always; drm is
+ * "[drm]" on one kernel and built in on another), so "mod!f" and "f" of one crash would
+ * never compare equal, and C symbol names are global in a process or kernel anyway.
+ * Windows keeps it: WinDbg always prints module!function, and modules are never merged.
  *
  * Flags come from the platform's skip/prefix list (skiplist.h, data/skiplists/).
  * Signature (Socorro's walk, !analyze's follow-up frame): from the crash site outwards,
- * skip SKIP frames; append every other frame's norm, joined with " | "; keep going after
- * a PREFIX or UNSYMBOLIZED frame, stop after the first frame that is neither. At most 255
- * bytes: a frame that would not fit ends the walk (only a first frame is cut to fit). A
- * stack whose frames are all skipped gets its first frame's norm. The frames used are
- * flagged KB_FRAME_SIGNATURE. Signatures are built from norms, so they compare as plain
+ * skip SKIP frames (in Go also the deferred functions above the last panic() frame: a
+ * recover handler that re-panics is not where it broke); append every other frame's norm,
+ * joined with " | "; keep going after a PREFIX or UNSYMBOLIZED frame, stop after the
+ * first frame that is neither. At most 255 bytes: a frame that would not fit ends the
+ * walk (only a first frame is cut to fit). A stack whose frames are all skipped gets its
+ * first frame's norm; no frames, "". The frames used are flagged KB_FRAME_SIGNATURE. Signatures are built from norms, so they compare as plain
  * strings across debuggers ("mslbfoprovider!vmqcGetFirstMappedMNic" whether WinDbg
  * printed MsLbfoProvider or MSLBFOPROVIDER.SYS); the crash reason stays out of them. */
 #include <ctype.h>
@@ -73,12 +81,12 @@ static size_t basename_at(const char *s, size_t n) {
   return b;
 }
 
-/* No usable function name: NULL, "", "??", "<unknown>", or a raw "0x..." address. */
+/* No usable function name: NULL, "", "??", "<unknown>", a number, or a "0x..." address. */
 static bool name_missing(const char *fn) {
   if (!fn) return true;
   size_t n = strlen(fn);
   trim(&fn, &n);
-  if (n == 0 || strspn(fn, "?") >= n) return true;
+  if (n == 0 || strspn(fn, "?") >= n || strspn(fn, "0123456789") >= n) return true;
   if (n == 9 && strncmp(fn, "<unknown>", 9) == 0) return true;
   if (n > 2 && fn[0] == '0' && (fn[1] == 'x' || fn[1] == 'X')) {
     size_t i = 2;
@@ -131,11 +139,20 @@ static char *module_key(const char *module) {
   return kb_module_normalize(module, n);
 }
 
-/* "module!" when the frame has a module worth naming ("vmlinux" is the kernel itself). */
+/* One name for the Windows kernel and HAL, whatever image the machine loaded. */
+static const char *const module_aliases[][2] = {
+    {"ntoskrnl", "nt"}, {"ntkrnlmp", "nt"},  {"ntkrnlpa", "nt"},   {"ntkrpamp", "nt"},
+    {"ntkrla57", "nt"}, {"halmacpi", "hal"}, {"halacpi", "hal"},   {"halaacpi", "hal"},
+};
+
+/* "module!" when the frame has a module worth naming ("vmlinux" is the kernel itself,
+ * "???" is a report's way of saying none). */
 static void add_module(const kb_frame *f, kb_buf *b) {
   if (!f->module) return;
   char *m = module_key(f->module);
-  if (*m && strcmp(m, "vmlinux") != 0) {
+  for (size_t i = 0; i < sizeof module_aliases / sizeof module_aliases[0]; i++)
+    if (strcmp(m, module_aliases[i][0]) == 0) strcpy(m, module_aliases[i][1]);
+  if (*m && strspn(m, "?") < strlen(m) && strcmp(m, "vmlinux") != 0) {
     kb_buf_adds(b, m);
     kb_buf_addc(b, '!');
   }
@@ -379,15 +396,19 @@ static size_t drop_len(const char *s, size_t n, drop_kind how) {
 }
 
 static void apply_rewrites(const char *s, size_t n, const rewrite *rw, size_t nrw, kb_buf *b) {
+  bool starts[256] = {false}; /* first characters of the markers: most characters start none */
+  for (size_t r = 0; r < nrw; r++) starts[(unsigned char)rw[r].marker[0]] = true;
   for (size_t i = 0, k; i < n; i += k) {
     k = 0;
-    for (size_t r = 0; r < nrw && !k; r++) {
+    for (size_t r = 0; r < nrw && !k && starts[(unsigned char)s[i]]; r++) {
       if (!has_prefix(s + i, n - i, rw[r].marker) || (rw[r].at_segment && i > 0 && s[i - 1] != '.')) continue;
       size_t ml = strlen(rw[r].marker);
       kb_buf_adds(b, rw[r].emit);
       k = ml + drop_len(s + i + ml, n - i - ml, rw[r].drop);
     }
-    if (!k) kb_buf_addc(b, s[i]), k = 1;
+    if (k) continue;
+    for (k = 1; i + k < n && !starts[(unsigned char)s[i + k]];) k++; /* copy up to the next possible marker */
+    kb_buf_add(b, s + i, k);
   }
 }
 
@@ -432,20 +453,24 @@ static void norm_jvm(const kb_frame *f, kb_buf *b) {
   kb_buf_release(&tmp);
 }
 
-/* .NET compiler-generated names at s[0] == '<' (not after a name): <M>d__5(.MoveNext) is
- * method M's async/iterator state machine -> "M"; lambda and closure numbers dropped:
- * <M>b__0_1 -> <M>b__, <M>g__Local|0_0 -> <M>g__Local, <>c__DisplayClass5_0 -> <>c__DisplayClass. */
-static size_t dotnet_generated(const char *s, size_t n, kb_buf *b) {
+static void dotnet_scan(const char *s, size_t n, kb_buf *b, int depth);
+
+/* .NET compiler-generated names at s[0] == '<' (not after a name): <M>d__5 and <M>d
+ * (.MoveNext) are method M's async/iterator state machine -> "M" (M itself cleaned, for
+ * async lambdas <<M>b__49_0>d); lambda and closure numbers are dropped: <M>b__0_1 ->
+ * <M>b__, <M>g__Local|0_0 -> <M>g__Local, <>c__DisplayClass5_0 -> <>c__DisplayClass. */
+static size_t dotnet_generated(const char *s, size_t n, kb_buf *b, int depth) {
   size_t c = group_close(s, n, 0);
-  if (c >= n) {
-    kb_buf_add(b, s, n);
-    return n;
+  if (c >= n || depth > 8) {
+    size_t k = c < n ? c + 1 : n;
+    kb_buf_add(b, s, k);
+    return k;
   }
   const char *t = s + c + 1;
   size_t tn = n - c - 1, k = 0;
-  if (has_prefix(t, tn, "d__")) {
-    kb_buf_add(b, s + 1, c - 1);
-    k = 3 + span_digits(t + 3, tn - 3, true);
+  if (has_prefix(t, tn, "d__") || (tn >= 1 && t[0] == 'd' && (tn == 1 || t[1] == '.'))) {
+    dotnet_scan(s + 1, c - 1, b, depth + 1);
+    k = has_prefix(t, tn, "d__") ? 3 + span_digits(t + 3, tn - 3, true) : 1;
     if (has_prefix(t + k, tn - k, ".MoveNext")) k += 9;
     return c + 1 + k;
   }
@@ -462,22 +487,39 @@ static size_t dotnet_generated(const char *s, size_t n, kb_buf *b) {
   return c + 1 + k;
 }
 
-static void norm_dotnet(const kb_frame *f, kb_buf *b) {
-  const char *s = f->function;
-  while (isspace((unsigned char)*s)) s++;
-  size_t n = strcspn(s, "( ");
-  if (f->module && !memchr(s, '.', n)) kb_buf_addf(b, "%s.", f->module);
+/* Length of the method name: up to the argument list or " in file:line", skipping the
+ * spaces inside generic brackets (List`1[[System.String, mscorlib]]). */
+static size_t dotnet_name_len(const char *s) {
+  int depth = 0;
+  size_t i = 0;
+  for (; s[i]; i++) {
+    if (depth == 0 && (s[i] == '(' || s[i] == ' ')) break;
+    if (s[i] == '[') depth++;
+    else if (s[i] == ']' && depth > 0) depth--;
+  }
+  return i;
+}
+
+static void dotnet_scan(const char *s, size_t n, kb_buf *b, int depth) {
   for (size_t i = 0, k; i < n; i += k) {
     char c = s[i];
     bool after_name = i > 0 && (is_ident(s[i - 1]) || s[i - 1] == '`');
     k = 1;
     if ((c == '[' || c == '<') && after_name) k = group_close(s, n, i) + 1 - i; /* generic arguments */
-    else if (c == '<') k = dotnet_generated(s + i, n - i, b);
+    else if (c == '<') k = dotnet_generated(s + i, n - i, b, depth);
     else if (has_prefix(s + i, n - i, "lambda_method"))
       kb_buf_adds(b, "lambda_method"), k = 13 + span_digits(s + i + 13, n - i - 13, false);
     else kb_buf_addc(b, c == '+' ? '.' : c); /* nested types: Outer+Inner */
     if (i + k > n) k = n - i;
   }
+}
+
+static void norm_dotnet(const kb_frame *f, kb_buf *b) {
+  const char *s = f->function;
+  while (isspace((unsigned char)*s)) s++;
+  size_t n = dotnet_name_len(s);
+  if (f->module && !memchr(s, '.', n)) kb_buf_addf(b, "%s.", f->module);
+  dotnet_scan(s, n, b, 0);
 }
 
 /* Go closures and wrappers are numbered in source order: main.main.func1.2 -> main.main.func. */
@@ -503,13 +545,17 @@ static void norm_go(const kb_frame *f, kb_buf *b) {
 
 /* ---- file-based platforms ---- */
 
-/* views.py -> "views"; pkg/__init__.py -> "pkg"; <frozen importlib._bootstrap> stays. */
+/* views.py -> "views"; pkg/__init__.py -> "pkg"; <frozen importlib._bootstrap> stays.
+ * "pkg__init__.py" is pkg\__init__.py after a Markdown renderer ate the "\_": "pkg". */
 static void python_module(const char *file, kb_buf *b) {
   size_t n = strlen(file);
   trim(&file, &n);
   if (n > 3 && memcmp(file + n - 3, ".py", 3) == 0) n -= 3;
   size_t base = basename_at(file, n);
-  if (n - base == 8 && memcmp(file + base, "__init__", 8) == 0 && base > 1) {
+  bool init = n - base >= 8 && memcmp(file + n - 8, "__init__", 8) == 0;
+  if (init && n - base > 8) {
+    n -= 8;
+  } else if (init && base > 1) {
     n = base - 1;
     base = basename_at(file, n);
   }
@@ -548,7 +594,8 @@ static void js_file(const char *file, kb_buf *b) {
     while (d && isdigit((unsigned char)file[d - 1])) d--;
     if (d < n && d > 0 && file[d - 1] == ':') n = d - 1;
   }
-  n = strcspn(file, "?#") < n ? strcspn(file, "?#") : n;
+  size_t query = strcspn(file, "?#");
+  if (query < n) n = query;
   size_t base = basename_at(file, n);
   for (size_t i = base, k; i < n; i += k) {
     k = build_hash_len(file + i, n - i);
@@ -579,12 +626,13 @@ static void norm_js(const kb_frame *f, kb_buf *b) {
 
 /* ---- symbol platforms ---- */
 
-static void norm_module_symbol(const kb_frame *f, kb_buf *b) {
+static void norm_windows(const kb_frame *f, kb_buf *b) {
   add_module(f, b);
   symbol_clean(f->function, strlen(f->function), b);
 }
 
-static void norm_rust(const kb_frame *f, kb_buf *b) {
+/* native and rust: the function alone (see the top of the file for why not "lib!f"). */
+static void norm_symbol(const kb_frame *f, kb_buf *b) {
   symbol_clean(f->function, strlen(f->function), b);
 }
 
@@ -595,7 +643,6 @@ static const char *const syscall_prefixes[] = {
     "__se_sys_", "__do_sys_", "SyS_", "sys_", NULL};
 
 static void norm_linux(const kb_frame *f, kb_buf *b) {
-  add_module(f, b);
   size_t at = b->len;
   symbol_clean(f->function, strlen(f->function), b);
   for (const char *const *p = syscall_prefixes; *p; p++) {
@@ -618,10 +665,10 @@ typedef struct platform_norm {
 } platform_norm;
 
 static const platform_norm platforms[] = {
-    {"native", norm_module_symbol, false, true}, /* first: the fallback */
-    {"windows", norm_module_symbol, false, true},
+    {"native", norm_symbol, false, true}, /* first: the fallback */
+    {"windows", norm_windows, false, true},
     {"linux", norm_linux, false, true},
-    {"rust", norm_rust, false, false},
+    {"rust", norm_symbol, false, false},
     {"go", norm_go, false, false},
     {"jvm", norm_jvm, false, false},
     {"dotnet", norm_dotnet, false, false},
@@ -666,6 +713,17 @@ static bool signature_add(kb_buf *sig, kb_frame *f) {
   return true;
 }
 
+/* Go: frames above the last panic() are deferred functions that ran while panicking
+ * (typically a recover that re-panics); the crash is where that panic came from. */
+static void go_skip_deferred(kb_stack *st) {
+  size_t last = 0;
+  for (size_t i = 1; i < st->nframes; i++) {
+    const char *n = st->frames[i].norm;
+    if (strcmp(n, "panic") == 0 || strcmp(n, "runtime.gopanic") == 0) last = i;
+  }
+  for (size_t i = 0; i < last; i++) st->frames[i].flags |= KB_FRAME_SKIP;
+}
+
 static void stack_signature(kb_stack *st) {
   kb_buf sig = KB_BUF_INIT;
   for (size_t i = 0; i < st->nframes; i++) {
@@ -681,12 +739,13 @@ static void stack_signature(kb_stack *st) {
 
 void kb_stack_normalize(kb_stack *st) {
   const platform_norm *p = platform_find(st->platform);
-  const kb_skiplist *list = kb_skiplist_get(st->platform ? st->platform : "native");
+  const kb_skiplist *list = kb_skiplist_get(p->name); /* an unknown platform reads as native */
   for (size_t i = 0; i < st->nframes; i++) {
     kb_frame *f = &st->frames[i];
     f->flags &= ~(unsigned)(KB_FRAME_SKIP | KB_FRAME_PREFIX | KB_FRAME_SIGNATURE | KB_FRAME_UNSYMBOLIZED);
     frame_normalize(f, p);
     f->flags |= kb_skiplist_classify(list, f->norm, f->file);
   }
+  if (st->platform && strcmp(st->platform, "go") == 0) go_skip_deferred(st);
   stack_signature(st);
 }

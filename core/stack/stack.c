@@ -347,7 +347,9 @@ static void line_finish(kb_buf *b) {
   size_t (*const prefixes[])(const char *, size_t) = {printk_level_len, syslog_len, timestamp_len};
   for (size_t p = 0; p < sizeof prefixes / sizeof prefixes[0]; p++) {
     k = prefixes[p](b->ptr + lead, b->len - lead);
-    if (k) buf_drop_front(b, lead + k), lead = 0;
+    if (!k) continue;
+    buf_drop_front(b, lead + k);
+    for (lead = 0; lead < b->len && b->ptr[lead] == ' ';) lead++;
   }
 }
 
@@ -526,6 +528,7 @@ static void parser_take(parser *p, const kb_format *fmt, kb_line_kind k, kb_fram
     if (p->cur.nframes == 0) p->cur.first_line = p->lineno;
     stack_push_frame(&p->cur, f);
     raw_add(p, s, n);
+    reason_merge(&p->cur.reason, r); /* a frame may carry part of the reason */
     break;
   case KB_LINE_HEADER:
     parser_open(p, fmt, true);
@@ -559,8 +562,9 @@ static bool parser_offer(parser *p, const char *s, size_t n, bool only_frames) {
     kb_line_kind k = order[i]->classify(s, n, order[i] == p->fmt ? &p->cur : NULL, &f, &r);
     bool take = k != KB_LINE_NONE && (!only_frames || k == KB_LINE_FRAME);
     if (take) parser_take(p, order[i], k, &f, &r, s, n);
-    kb_frame_release(&f);
-    kb_reason_release(&r);
+    /* most lines are nobody's: skip the frees when nothing was filled in */
+    if (f.module || f.function || f.offset || f.file || f.address || f.raw || f.norm) kb_frame_release(&f);
+    if (!reason_empty(&r)) kb_reason_release(&r);
     if (take) {
       p->gap = 0;
       return true;
@@ -649,11 +653,13 @@ static void parser_feed(parser *p, const char *s, size_t n) {
     hold(p, s, n, true);
     return;
   }
+  /* Other unclassified lines are joined only inside a stack: outside one, a line that is
+   * nothing is almost always prose, and trying every pair would double the work. */
   if (p->held.len) {
     bool ok = try_join(p, s, n);
     kb_buf_reset(&p->held);
     if (ok) return;
-  } else if (n <= KB_STACK_MAX_LINE) {
+  } else if (p->fmt && n <= KB_STACK_MAX_LINE) {
     hold(p, s, n, false);
   }
   gap_count(p);

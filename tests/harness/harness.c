@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "util/util.h"
 
@@ -92,7 +93,10 @@ static char *slurp_fd_file(const char *path) {
 }
 
 int harness_run_cmd(const char *cmd, char **out, char **err) {
-  char *dir = harness_tmpdir("cmd-capture");
+  /* per process: ctest runs test programs in parallel */
+  char *name = kb_xasprintf("cmd-capture-%ld", (long)getpid());
+  char *dir = harness_tmpdir(name);
+  free(name);
   char *o = kb_xasprintf("%s/out", dir), *e = kb_xasprintf("%s/err", dir);
   char *full = kb_xasprintf("( %s ) >'%s' 2>'%s' </dev/null", cmd, o, e);
   int st = system(full);

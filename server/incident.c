@@ -1,0 +1,140 @@
+/* incident.c - one incident read back from the index as JSON, for GET
+ * /api/incidents/<id>: what the incident page shows (title, date, summary, tags,
+ * categories, identifiers, stacks and frames) without the Markdown body. The file it
+ * came from is left out: a response never names a server path. Called by api.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "util/util.h"
+
+/* Statement slots on the kb_index (match.c uses 0-5, search.c 10-12). */
+enum { ST_INCIDENT = 20, ST_IDENTS, ST_STACKS, ST_FRAMES };
+
+static void add_text(cJSON *o, const char *key, sqlite3_stmt *st, int col) {
+  const unsigned char *t = sqlite3_column_text(st, col);
+  if (t) cJSON_AddStringToObject(o, key, (const char *)t);
+  else cJSON_AddNullToObject(o, key);
+}
+
+/* A column holding JSON text, parsed; `fallback` when it is missing or damaged. */
+static void add_json(cJSON *o, const char *key, sqlite3_stmt *st, int col, cJSON *fallback) {
+  const char *t = (const char *)sqlite3_column_text(st, col);
+  cJSON *v = t ? cJSON_Parse(t) : NULL;
+  if (v) cJSON_Delete(fallback);
+  cJSON_AddItemToObject(o, key, v ? v : fallback);
+}
+
+static int add_identifiers(kb_index *ix, cJSON *o, sqlite3_int64 rowid) {
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_IDENTS, "SELECT kind, value FROM identifiers WHERE incident = ? ORDER BY rowid");
+  if (!st) return -1;
+  sqlite3_bind_int64(st, 1, rowid);
+  cJSON *arr = cJSON_AddArrayToObject(o, "identifiers");
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    cJSON *e = cJSON_CreateObject();
+    add_text(e, "kind", st, 0);
+    add_text(e, "value", st, 1);
+    cJSON_AddItemToArray(arr, e);
+  }
+  sqlite3_reset(st);
+  return step == SQLITE_DONE ? 0 : -1;
+}
+
+static int add_frames(kb_index *ix, cJSON *stack, sqlite3_int64 stack_rowid) {
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_FRAMES,
+                                   "SELECT pos, module, function, offset, file, line, norm FROM frames WHERE stack = ? ORDER BY pos");
+  if (!st) return -1;
+  sqlite3_bind_int64(st, 1, stack_rowid);
+  cJSON *arr = cJSON_AddArrayToObject(stack, "frames");
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddNumberToObject(f, "pos", sqlite3_column_int(st, 0));
+    add_text(f, "module", st, 1);
+    add_text(f, "function", st, 2);
+    add_text(f, "offset", st, 3);
+    add_text(f, "file", st, 4);
+    if (sqlite3_column_int(st, 5) > 0) cJSON_AddNumberToObject(f, "line", sqlite3_column_int(st, 5));
+    else cJSON_AddNullToObject(f, "line");
+    add_text(f, "norm", st, 6);
+    cJSON_AddItemToArray(arr, f);
+  }
+  sqlite3_reset(st);
+  return step == SQLITE_DONE ? 0 : -1;
+}
+
+/* Stacks are read into a list first: the frames statement is stepped inside. */
+static int add_stacks(kb_index *ix, cJSON *o, sqlite3_int64 rowid) {
+  sqlite3_stmt *st = kb_index_stmt(
+      ix, ST_STACKS, "SELECT rowid, seq, format, platform, bugcheck, signature, reason FROM stacks WHERE incident = ? ORDER BY seq");
+  if (!st) return -1;
+  sqlite3_bind_int64(st, 1, rowid);
+  cJSON *arr = cJSON_AddArrayToObject(o, "stacks");
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddNumberToObject(s, "_rowid", (double)sqlite3_column_int64(st, 0));
+    cJSON_AddNumberToObject(s, "seq", sqlite3_column_int(st, 1));
+    add_text(s, "format", st, 2);
+    add_text(s, "platform", st, 3);
+    if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+      char hex[24];
+      snprintf(hex, sizeof hex, "0x%llX", (unsigned long long)sqlite3_column_int64(st, 4));
+      cJSON_AddStringToObject(s, "bugcheck", hex);
+    }
+    add_text(s, "signature", st, 5);
+    add_json(s, "reason", st, 6, cJSON_CreateObject());
+    cJSON_AddItemToArray(arr, s);
+  }
+  sqlite3_reset(st);
+  if (step != SQLITE_DONE) return -1;
+  cJSON *s;
+  cJSON_ArrayForEach(s, arr) {
+    cJSON *id = cJSON_DetachItemFromObject(s, "_rowid");
+    int rc = add_frames(ix, s, (sqlite3_int64)id->valuedouble);
+    cJSON_Delete(id);
+    if (rc) return -1;
+  }
+  return 0;
+}
+
+cJSON *kb_srv_incident_json(kb_index *ix, const char *id, const char *base_url, bool *failed) {
+  *failed = false;
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_INCIDENT,
+                                   "SELECT rowid, id, slug, url, title, date, summary, tags, categories, params"
+                                   " FROM incidents WHERE id = ?");
+  if (!st) {
+    *failed = true;
+    return NULL;
+  }
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+  int step = sqlite3_step(st);
+  if (step != SQLITE_ROW) {
+    *failed = step != SQLITE_DONE;
+    sqlite3_reset(st);
+    return NULL;
+  }
+  sqlite3_int64 rowid = sqlite3_column_int64(st, 0);
+  cJSON *o = cJSON_CreateObject();
+  add_text(o, "id", st, 1);
+  add_text(o, "slug", st, 2);
+  const char *url = (const char *)sqlite3_column_text(st, 3);
+  char *href = kb_xasprintf("%s%s", base_url, url && url[0] == '/' ? url + 1 : url ? url : "");
+  cJSON_AddStringToObject(o, "url", href);
+  free(href);
+  add_text(o, "title", st, 4);
+  add_text(o, "date", st, 5);
+  add_text(o, "summary", st, 6);
+  add_json(o, "tags", st, 7, cJSON_CreateArray());
+  add_json(o, "categories", st, 8, cJSON_CreateArray());
+  add_json(o, "front_matter", st, 9, cJSON_CreateObject());
+  sqlite3_reset(st);
+  if (add_identifiers(ix, o, rowid) != 0 || add_stacks(ix, o, rowid) != 0) {
+    cJSON_Delete(o);
+    *failed = true;
+    return NULL;
+  }
+  return o;
+}

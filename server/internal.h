@@ -78,6 +78,8 @@ typedef struct kb_srv_req {
   long long start;    /* wall-clock time the request began, for the access log */
   bool head, api, started, responded;
   const void *route;  /* route.c's route for this request */
+  unsigned err_status; /* the error to answer with, when known before the handler */
+  const char *err_message;
   double t0;
   unsigned status;    /* status sent, for the access log */
   uint64_t bytes;     /* body bytes sent */

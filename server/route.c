@@ -68,19 +68,32 @@ static bool target_is_api(const char *target, const char *base) {
 
 static bool overloaded(const kb_server *s) { return atomic_load(&s->connections) > (int)s->soft_limit; }
 
-/* Headers are in: check the target and pick the route. Returns MHD_YES with nothing
- * queued when a body is to be read first. */
-static enum MHD_Result first_call(kb_srv_req *r, const route **rt_out) {
-  kb_server *s = r->srv;
+/* A request whose answer is already known (an error) waits for the next call too:
+ * libmicrohttpd 0.9.75 closes the connection after a response queued on the first
+ * call, and keep-alive matters for throughput. */
+static void fail(kb_srv_req *r, unsigned status, const char *message) {
+  r->err_status = status;
+  r->err_message = message;
+}
+
+/* Headers are in: check the target, pick the route, start reading a body. */
+static void first_call(kb_srv_req *r) {
   r->api = target_is_api(r->target, r->snap->base);
-  if (r->target_too_long) return kb_srv_send_error(r, 414, "The address is too long.");
+  if (r->target_too_long) {
+    fail(r, 414, "The address is too long.");
+    return;
+  }
   char *decoded = NULL;
   int bad = kb_srv_url_path(r->target, &decoded);
-  if (bad) return kb_srv_send_error(r, bad, bad == 400 ? "The address has a malformed %-escape." : "There is no page at this address.");
+  if (bad) {
+    fail(r, (unsigned)bad, bad == 400 ? "The address has a malformed %-escape." : "There is no page at this address.");
+    return;
+  }
   const char *rel = below_base(decoded, r->snap->base);
   if (!rel) {
     free(decoded);
-    return kb_srv_send_error(r, 404, "There is no page at this address.");
+    fail(r, 404, "There is no page at this address.");
+    return;
   }
   r->path = kb_xstrdup(rel);
   free(decoded);
@@ -89,38 +102,38 @@ static enum MHD_Result first_call(kb_srv_req *r, const route **rt_out) {
   unsigned m = method_bit(r->method);
   if (!(rt->methods & m)) {
     kb_srv_header_add(r, "Allow", rt->allow);
-    return kb_srv_send_error(r, 405, "This method is not allowed here.");
+    fail(r, 405, "This method is not allowed here.");
+    return;
   }
-  if (overloaded(s)) {
+  if (overloaded(r->srv)) {
     kb_srv_header_add(r, "Retry-After", "1");
-    return kb_srv_send_error(r, 503, "The server is busy; try again in a moment.");
+    fail(r, 503, "The server is busy; try again in a moment.");
+    return;
   }
+  r->route = rt;
   if (rt->body && m == M_POST) {
     unsigned status = kb_srv_body_begin(r);
-    if (status == 413) return kb_srv_send_error(r, 413, "The request body is larger than the server accepts.");
-    if (status == 415)
-      return kb_srv_send_error(r, 415, "Send the stack as text/plain, application/json or a form.");
-    if (status) return kb_srv_send_error(r, status, "The request body cannot be read.");
-    *rt_out = rt;
-    return MHD_YES;
+    if (status == 413) fail(r, 413, "The request body is larger than the server accepts.");
+    else if (status == 415) fail(r, 415, "Send the stack as text/plain, application/json or a form.");
+    else if (status) fail(r, status, "The request body cannot be read.");
   }
-  return rt->handler(r);
 }
 
 enum MHD_Result kb_srv_route(kb_srv_req *r, const char *upload, size_t *upload_size) {
   if (!r->started) {
     r->started = true;
-    const route *rt = NULL;
-    enum MHD_Result rc = first_call(r, &rt);
-    r->route = rt;
-    return rc;
+    first_call(r);
+    /* no use reading a body that is refused already: answer now (and close) */
+    if (r->err_status == 413) return kb_srv_send_error(r, 413, r->err_message);
+    return MHD_YES;
   }
   if (*upload_size) {
     kb_srv_body_feed(r, upload, *upload_size);
     *upload_size = 0;
     return MHD_YES;
   }
-  if (r->responded || !r->route) return MHD_YES;
+  if (r->responded) return MHD_YES;
+  if (r->err_status) return kb_srv_send_error(r, r->err_status, r->err_message);
   if (r->body_too_big) return kb_srv_send_error(r, 413, "The request body is larger than the server accepts.");
   return ((const route *)r->route)->handler(r);
 }

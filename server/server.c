@@ -131,6 +131,7 @@ static struct MHD_Daemon *daemon_start(kb_server *s, const kb_server_opts *o, st
   unsigned threads = o->threads ? o->threads : KB_SERVER_THREADS;
   unsigned per_ip = s->max_connections < KB_SERVER_PER_IP_CONNECTIONS ? s->max_connections : KB_SERVER_PER_IP_CONNECTIONS;
   return MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_request, s,
+                          MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
                           MHD_OPTION_SOCK_ADDR, (struct sockaddr *)addr,
                           MHD_OPTION_THREAD_POOL_SIZE, threads,
                           MHD_OPTION_CONNECTION_LIMIT, s->max_connections,
@@ -140,7 +141,6 @@ static struct MHD_Daemon *daemon_start(kb_server *s, const kb_server_opts *o, st
                           MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
                           MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                           MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-                          MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
                           MHD_OPTION_END);
 }
 

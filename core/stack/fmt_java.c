@@ -32,15 +32,18 @@ static bool is_method_char(char c) {
 }
 
 /* Drop "java.base/", "app//", "com.foo@1.2/": a segment before '/' without '$' that is not
- * followed by "0x" (hidden classes such as "Main$$Lambda$14/0x0000000800c02a00" keep theirs). */
+ * followed by "0x" (hidden classes such as "Main$$Lambda$14/0x0000000800c02a00" keep theirs).
+ * One pass: the segment since the last cut is tracked, not searched again. */
 static kb_span java_drop_module(kb_span m) {
-  for (;;) {
-    size_t sl = kb_span_chr(m, '/');
-    if (sl == KB_NPOS) return m;
-    kb_span before = kb_span_head(m, sl), after = kb_span_tail(m, sl + 1);
-    if (kb_span_chr(before, '$') != KB_NPOS || kb_span_starts(after, "0x")) return m;
-    m = after;
+  size_t cut = 0;
+  bool dollar = false;
+  for (size_t i = 0; i < m.n; i++) {
+    if (m.p[i] == '$') dollar = true;
+    if (m.p[i] != '/') continue;
+    if (dollar || kb_span_starts(kb_span_tail(m, i + 1), "0x")) break;
+    cut = i + 1;
   }
+  return kb_span_tail(m, cut);
 }
 
 /* "pkg.Class.method": method characters only, a '.' that is neither first nor last. */
@@ -189,6 +192,35 @@ static kb_line_kind java_classify(const char *s, size_t n, kb_stack *cur, kb_fra
   return KB_LINE_NONE;
 }
 
+/* Does a frame "at pkg.C.m(Src.java:1)" start at s (no space inside, ends at a space or the
+ * end)? Only the frame's own characters are read. */
+static bool java_frame_starts(const char *s, size_t n) {
+  size_t i = 3, open = 0;
+  while (i < n && s[i] != ' ') {
+    if (s[i] == '(' && !open) open = i;
+    i++;
+  }
+  kb_frame f = {0};
+  bool ok = open && s[i - 1] == ')' && java_frame(kb_span_of(s, i), false, &f);
+  kb_frame_release(&f);
+  return ok;
+}
+
+/* Frames pasted on one line when the newlines were lost ("...Bar.java:12) at com.x.Y.z(Y.java:3)
+ * Caused by: ..."): the offset of the next " at " frame, "Caused by:" or "... 3 more". */
+static size_t java_split(const char *s, size_t n) {
+  for (const char *p = memchr(s, ' ', n); p; p = memchr(p + 1, ' ', n - (size_t)(p + 1 - s))) {
+    size_t i = (size_t)(p - s) + 1, rest = n - i;
+    char before = p > s ? p[-1] : ' ';
+    if (before == ' ') continue;
+    if (rest > 3 && memcmp(s + i, "at ", 3) == 0 && java_frame_starts(s + i, rest)) return i;
+    bool after_frame = before == ')' || before == ']';
+    if (after_frame && rest > 11 && memcmp(s + i, "Caused by: ", 11) == 0) return i;
+    if (after_frame && rest > 4 && memcmp(s + i, "... ", 4) == 0 && isdigit((unsigned char)s[i + 4])) return i;
+  }
+  return 0;
+}
+
 const kb_format kb_format_java = {
     .name = "java",
     .platform = "jvm",
@@ -196,5 +228,5 @@ const kb_format kb_format_java = {
     .reasons_follow = false,
     .min_frames_without_header = 2,
     .classify = java_classify,
-    .split = NULL,
+    .split = java_split,
 };

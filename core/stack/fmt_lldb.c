@@ -27,7 +27,7 @@ static kb_span lldb_drop_marker(kb_span s) {
 /* "func(args) + 12 at file.c:5:3 [opt]" -> function, offset, file, line. */
 static void lldb_symbol(kb_span sym, kb_frame *f) {
   sym = kb_span_trim(sym);
-  while (kb_span_ends(sym, "]")) { /* [opt], [inlined], [artificial] */
+  for (int tags = 0; tags < 4 && kb_span_ends(sym, "]"); tags++) { /* [opt], [inlined], [artificial] */
     size_t open = kb_span_rchr(sym, '[');
     if (open == KB_NPOS || open == 0 || sym.p[open - 1] != ' ') break;
     sym = kb_span_rtrim(kb_span_head(sym, open));

@@ -30,8 +30,8 @@
  * Signature (Socorro's walk, !analyze's follow-up frame): from the crash site outwards,
  * skip SKIP frames (in Go also the deferred functions above the last panic() frame: a
  * recover handler that re-panics is not where it broke); append every other frame's norm,
- * joined with " | "; keep going after a PREFIX or UNSYMBOLIZED frame, stop after the
- * first frame that is neither. At most 255 bytes: a frame that would not fit ends the
+ * joined with " | "; keep going after a PREFIX or UNSYMBOLIZED frame (in Go also after an
+ * inlined call, printed "f(...)"), stop after the first frame that is neither. At most 255 bytes: a frame that would not fit ends the
  * walk (only a first frame is cut to fit). A stack whose frames are all skipped gets its
  * first frame's norm; no frames, "". The frames used are flagged KB_FRAME_SIGNATURE. Signatures are built from norms, so they compare as plain
  * strings across debuggers ("mslbfoprovider!vmqcGetFirstMappedMNic" whether WinDbg
@@ -713,15 +713,22 @@ static bool signature_add(kb_buf *sig, kb_frame *f) {
   return true;
 }
 
-/* Go: frames above the last panic() are deferred functions that ran while panicking
- * (typically a recover that re-panics); the crash is where that panic came from. */
-static void go_skip_deferred(kb_stack *st) {
+/* Go's structure: frames above the last panic() are deferred functions that ran while
+ * panicking (typically a recover that re-panics): the crash is where that panic came
+ * from, so they are SKIP. A call Go inlined prints its arguments as "(...)"; inlining
+ * changes with the compiler version, so such a frame is a PREFIX: it does not end the
+ * signature, which would otherwise stop at it in one build and go past it in the next. */
+static void go_structure(kb_stack *st) {
   size_t last = 0;
   for (size_t i = 1; i < st->nframes; i++) {
     const char *n = st->frames[i].norm;
     if (strcmp(n, "panic") == 0 || strcmp(n, "runtime.gopanic") == 0) last = i;
   }
-  for (size_t i = 0; i < last; i++) st->frames[i].flags |= KB_FRAME_SKIP;
+  for (size_t i = 0; i < st->nframes; i++) {
+    kb_frame *f = &st->frames[i];
+    if (i < last) f->flags |= KB_FRAME_SKIP;
+    if (f->function && kb_str_endswith(f->function, "(...)") && !(f->flags & KB_FRAME_SKIP)) f->flags |= KB_FRAME_PREFIX;
+  }
 }
 
 static void stack_signature(kb_stack *st) {
@@ -746,6 +753,6 @@ void kb_stack_normalize(kb_stack *st) {
     frame_normalize(f, p);
     f->flags |= kb_skiplist_classify(list, f->norm, f->file);
   }
-  if (st->platform && strcmp(st->platform, "go") == 0) go_skip_deferred(st);
+  if (strcmp(p->name, "go") == 0) go_structure(st);
   stack_signature(st);
 }

@@ -185,6 +185,9 @@ static void print_listening(const serve_opts *o, const kb_server *srv) {
   printf("kb: listening on http://%s%s%s:%u/ (site %s%s)\n", v6 ? "[" : "", host, v6 ? "]" : "", kb_server_port(srv),
          o->server.site_dir, o->watch ? ", watching for changes" : "");
   fflush(stdout);
+  if (strcmp(host, "127.0.0.1") != 0 && strcmp(host, "::1") != 0 && strcmp(host, "[::1]") != 0 &&
+      strcmp(host, "localhost") != 0)
+    fprintf(stderr, "kb: warning: not a loopback address: anyone who can reach %s can use this server\n", host);
 }
 
 static kb_watch *watch_start(const serve_opts *o) {

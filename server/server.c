@@ -16,7 +16,7 @@
 #include "internal.h"
 #include "util/util.h"
 
-#define CONNECTION_MEMORY ((size_t)64 << 10) /* per connection: room for a KB_SERVER_MAX_URL target */
+#define CONNECTION_MEMORY ((size_t)128 << 10) /* per connection: room for a KB_SERVER_MAX_URL target */
 #define STOP_GRACE_SECONDS 5.0
 
 /* The request object is born with the request line, before any header is parsed:

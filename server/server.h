@@ -16,7 +16,7 @@
 
 #define KB_SERVER_PORT 8080
 #define KB_SERVER_MAX_BODY ((size_t)1 << 20)  /* bytes of a POST body (413 above) */
-#define KB_SERVER_MAX_URL 16384               /* bytes of a request target (414 above) */
+#define KB_SERVER_MAX_URL 32768               /* bytes of a request target (414 above) */
 #define KB_SERVER_MAX_CONNECTIONS 256         /* open connections; 503 near the limit */
 #define KB_SERVER_PER_IP_CONNECTIONS 64       /* open connections from one address */
 #define KB_SERVER_TIMEOUT 15                  /* seconds a connection may stay idle */

@@ -174,7 +174,8 @@ kb_index *kb_srv_index(kb_server *s, const kb_srv_snap *snap) {
     t = kb_xcalloc(1, sizeof *t);
     pthread_setspecific(s->index_key, t);
   }
-  if (t->ix && t->gen == snap->gen) return t->ix;
+  /* a request that began under an older snapshot may use a newer index, never older */
+  if (t->ix && t->gen >= snap->gen) return t->ix;
   bool first_try = t->gen != snap->gen; /* complain once per generation, not per request */
   kb_index_close(t->ix);
   char *err = NULL;

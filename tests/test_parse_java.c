@@ -157,6 +157,27 @@ static void test_other_at_lines(void) {
   kb_stacks_release(&s);
 }
 
+/* A logger that loses the newlines: the same real chain joined on one line is split again. */
+static void test_joined_on_one_line(void) {
+  char *path = kb_xasprintf("%s/tests/stacks/java/caused-by-chain-androidscreencast.txt", harness_source_dir());
+  size_t len = 0;
+  char *text = harness_read_file(path, &len);
+  CHECK(text != NULL);
+  if (text) {
+    for (size_t i = 0; i < len; i++)
+      if (text[i] == '\n') text[i] = ' ';
+    kb_stacks s = {0};
+    kb_stacks_parse(text, len, &s);
+    CHECK(s.n == 3);
+    if (s.n == 3) CHECK(s.v[0].nframes == 6 && s.v[1].nframes == 3 && s.v[2].nframes == 4);
+    CHECK_FRAME(&s, 2, 2, "com.github.xsavikx.android.screencast.ui.JFrameMain.<init>", "JFrameMain.java", 66);
+    if (s.n == 3) CHECK_STR(s.v[2].reason.name, "java.lang.NullPointerException");
+    kb_stacks_release(&s);
+  }
+  free(text);
+  free(path);
+}
+
 int main(void) {
   RUN(test_javadoc_suppressed_and_cause);
   RUN(test_caused_by_chain);
@@ -166,5 +187,6 @@ int main(void) {
   RUN(test_maven_and_tomcat_shapes);
   RUN(test_hidden_classes_jstack_and_logcat);
   RUN(test_other_at_lines);
+  RUN(test_joined_on_one_line);
   return harness_done();
 }

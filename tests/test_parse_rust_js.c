@@ -91,6 +91,17 @@ static void test_node_damaged(void) {
   kb_stacks_release(&s);
 }
 
+/* Windows paths with blanks (also in anonymous frames); Node's " {" after the last frame. */
+static void test_node_windows_blanks(void) {
+  kb_stacks s = {0};
+  parse_fixture("js/windows-spaces-error-fields-webpack.txt", &s);
+  CHECK(s.n == 1 && s.v[0].nframes == 10);
+  if (s.n == 1) CHECK_STR(s.v[0].reason.message, "error:0308010C:digital envelope routines::unsupported");
+  CHECK_FRAME(&s, 0, 4, NULL, "E:\\full stack web dev\\React Project\\my-app\\node_modules\\webpack\\lib\\NormalModule.js", 433);
+  CHECK_FRAME(&s, 0, 9, NULL, "E:\\full stack web dev\\React Project\\my-app\\node_modules\\babel-loader\\lib\\index.js", 51);
+  kb_stacks_release(&s);
+}
+
 static void test_firefox(void) {
   kb_stacks s = {0};
   parse_fixture("js/firefox-extension-chameleon.txt", &s);
@@ -120,6 +131,7 @@ int main(void) {
   RUN(test_rust_full);
   RUN(test_node);
   RUN(test_node_damaged);
+  RUN(test_node_windows_blanks);
   RUN(test_firefox);
   RUN(test_at_lines_without_names);
   return harness_done();

@@ -210,6 +210,7 @@ static bool server_start(server *s, const char *name, const char *const *args) {
   int n = 2;
   for (const char *const *a = args; *a && n < 30; a++) argv[n++] = *a;
   argv[n] = NULL;
+  fflush(NULL); /* or the child's freopen writes this process's buffered output again */
   pid_t pid = fork();
   if (pid == 0) {
     FILE *o = freopen(s->out, "w", stdout), *e = freopen(s->err, "w", stderr);
@@ -598,16 +599,16 @@ static void test_body_limit_413(void) {
 static void test_long_url_414(void) {
   kb_buf t = KB_BUF_INIT;
   kb_buf_adds(&t, "/search?q=");
-  for (int i = 0; i < 20000; i++) kb_buf_addc(&t, 'a');
+  for (int i = 0; i < 40000; i++) kb_buf_addc(&t, 'a');
   expect_status("GET", t.ptr, NULL, NULL, 414, NULL);
   kb_buf_reset(&t);
   kb_buf_adds(&t, "/api/search?q=");
-  for (int i = 0; i < 20000; i++) kb_buf_addc(&t, 'a');
+  for (int i = 0; i < 40000; i++) kb_buf_addc(&t, 'a');
   expect_status("GET", t.ptr, NULL, NULL, 414, NULL);
   /* far beyond what the server buffers: still a 414, never a hang or a crash */
   kb_buf_reset(&t);
   kb_buf_adds(&t, "/");
-  for (int i = 0; i < 100000; i++) kb_buf_addc(&t, 'a');
+  for (int i = 0; i < 300000; i++) kb_buf_addc(&t, 'a');
   resp r;
   CHECK(get(t.ptr, &r) && r.status == 414);
   resp_free(&r);
@@ -623,7 +624,7 @@ static const char *const hostile_queries[] = {
     "(", ")", "(oom", "a)", "((((((((((", "))))", "^", "^a", "$", "c++", "don't", "10.0.0.53", "a/b", "\\",
     "%", "%%", "_", "{}", "[]", "{a}", "+", "&", "#", "=", ";", "?", "a?b", "\t", " ", "",
     "<script>alert(1)</script>", "\"><script>alert(1)</script>", "</textarea><script>alert(1)</script>",
-    "' OR 1=1 --", "'; DROP TABLE incidents; --", "\xe2\x80\x8b", "\xc3\xbcn\xc3\xafc\xc3\xb6d\xc3\xa9",
+    "' OR 1=1 --", "'; DROP TABLE incidents; --", "\xe2\x80\x8b", "\xc3\xbc" "n\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9",
     "\xf0\x9f\x92\xa5 crash", "zebracorn", "alert", NULL};
 
 static char *ten_kb_query(void) {
@@ -635,10 +636,9 @@ static char *ten_kb_query(void) {
 static void check_hostile(const char *q) {
   char *t = target_with_q("/api/search", q);
   resp r;
-  if (!get(t, &r) || r.status != 200 || !cJSON_Parse(r.body))
-    harness_fail(__FILE__, __LINE__, "/api/search q=[%.60s]: status %d: %.200s", q, r.status, r.body ? r.body : "");
-  else
-    cJSON_Delete(cJSON_Parse(r.body));
+  cJSON *o = get(t, &r) && r.status == 200 ? cJSON_Parse(r.body) : NULL;
+  if (!o) harness_fail(__FILE__, __LINE__, "/api/search q=[%.60s]: status %d: %.200s", q, r.status, r.body ? r.body : "");
+  cJSON_Delete(o);
   resp_free(&r);
   free(t);
   t = target_with_q("/search", q);

@@ -29,6 +29,7 @@
 #define BETA 10.0
 #define GAMMA 3.0
 #define DELTA 0.1
+#define PREFIX_FACTOR 0.3 /* generic helpers (memcpy, collections, go/types) weigh less */
 #define MAX_FRAMES 64      /* frames of each stack compared */
 #define MAX_QUERY_STACKS 16
 #define MAX_CANDIDATES 256 /* candidate stacks aligned per query stack */
@@ -92,7 +93,7 @@ static void query_weights(kb_index *ix, const kb_stack *q, wstack *ws) {
     w->pos = (int)i;
     w->top = ws->n < 2;
     w->src = f;
-    w->w = frame_weight((int)ws->n, frame_df(ix, f->norm), n);
+    w->w = frame_weight((int)ws->n, frame_df(ix, f->norm), n) * (f->flags & KB_FRAME_PREFIX ? PREFIX_FACTOR : 1);
     ws->total += w->w;
     ws->n++;
   }
@@ -159,13 +160,14 @@ static int load_stack(kb_index *ix, long long sid, wstack *ws, kb_strlist *pool)
   ws->v = kb_xcalloc(MAX_FRAMES, sizeof *ws->v);
   sqlite3_bind_int64(st, 1, sid);
   while (ws->n < MAX_FRAMES && sqlite3_step(st) == SQLITE_ROW) {
-    if (sqlite3_column_int(st, 1) & KB_FRAME_SKIP) continue;
+    int flags = sqlite3_column_int(st, 1);
+    if (flags & KB_FRAME_SKIP) continue;
     kb_strlist_push(pool, (const char *)sqlite3_column_text(st, 0));
     wframe *w = &ws->v[ws->n];
     w->norm = pool->v[pool->n - 1];
     w->pos = sqlite3_column_int(st, 3);
     w->top = ws->n < 2;
-    w->w = frame_weight((int)ws->n, sqlite3_column_int64(st, 2), n);
+    w->w = frame_weight((int)ws->n, sqlite3_column_int64(st, 2), n) * (flags & KB_FRAME_PREFIX ? PREFIX_FACTOR : 1);
     ws->total += w->w;
     ws->n++;
   }
@@ -294,6 +296,14 @@ static bool reasons_agree(const kb_reason *q, const cJSON *r) {
   return true;
 }
 
+/* A stack whose every frame was skipped gets its first frame as signature; such a
+ * signature (abort, KeBugCheckEx) says nothing about the crash and cannot make "exact". */
+static bool signature_is_fallback(const kb_stack *q) {
+  for (size_t i = 0; i < q->nframes; i++)
+    if ((q->frames[i].flags & KB_FRAME_SIGNATURE) && !(q->frames[i].flags & KB_FRAME_SKIP)) return false;
+  return true;
+}
+
 static char *site_base(kb_index *ix) {
   sqlite3_stmt *st = kb_index_stmt(ix, ST_BASE, "SELECT value FROM meta WHERE key = 'base_url'");
   char *b = NULL;
@@ -321,7 +331,8 @@ static int fill_result(kb_index *ix, const best *b, const char *base, kb_match_r
   r->signature = kb_xstrdup(sig ? sig : "");
   r->stack_seq = sqlite3_column_int(st, 5);
   r->score = round(b->score * 1000) / 1000;
-  bool same_sig = sig && b->query->signature && strcasecmp(sig, b->query->signature) == 0;
+  bool same_sig = sig && b->query->signature && b->query->signature[0] && strcasecmp(sig, b->query->signature) == 0 &&
+                  !signature_is_fallback(b->query);
   if (same_sig && b->score >= KB_MATCH_EXACT_MIN && reasons_agree(&b->query->reason, reason)) r->confidence = "exact";
   else if (b->score >= KB_MATCH_STRONG && b->top_agree) r->confidence = "strong";
   else r->confidence = "weak";

@@ -192,16 +192,17 @@ static kb_line_kind java_classify(const char *s, size_t n, kb_stack *cur, kb_fra
   return KB_LINE_NONE;
 }
 
-/* Does a frame "at pkg.C.m(Src.java:1)" start at s (no space inside, ends at a space or the
- * end)? Only the frame's own characters are read. */
+/* Does a frame "at pkg.C.m(Src.java:1)" start at s? Only the frame's own characters are
+ * read: the method (no blank) and a source of at most 256 bytes ("Native Method" has one). */
 static bool java_frame_starts(const char *s, size_t n) {
-  size_t i = 3, open = 0;
-  while (i < n && s[i] != ' ') {
-    if (s[i] == '(' && !open) open = i;
-    i++;
-  }
+  size_t i = 3;
+  while (i < n && s[i] != ' ' && s[i] != '(') i++;
+  if (i >= n || s[i] != '(') return false;
+  size_t lim = n - i < 256 ? n : i + 256;
+  const char *close = memchr(s + i, ')', lim - i);
+  if (!close) return false;
   kb_frame f = {0};
-  bool ok = open && s[i - 1] == ')' && java_frame(kb_span_of(s, i), false, &f);
+  bool ok = java_frame(kb_span_of(s, (size_t)(close - s) + 1), false, &f);
   kb_frame_release(&f);
   return ok;
 }
@@ -211,10 +212,14 @@ static bool java_frame_starts(const char *s, size_t n) {
 static size_t java_split(const char *s, size_t n) {
   for (const char *p = memchr(s, ' ', n); p; p = memchr(p + 1, ' ', n - (size_t)(p + 1 - s))) {
     size_t i = (size_t)(p - s) + 1, rest = n - i;
-    char before = p > s ? p[-1] : ' ';
-    if (before == ' ') continue;
-    if (rest > 3 && memcmp(s + i, "at ", 3) == 0 && java_frame_starts(s + i, rest)) return i;
-    bool after_frame = before == ')' || before == ']';
+    if (rest < 4 || s[i] == ' ') continue;
+    const char *q = p;
+    while (q > s && q[-1] == ' ') q--;
+    if (q == s) continue; /* only blanks before: the line's own indentation */
+    size_t m = (size_t)(q - s);
+    bool after_frame = q[-1] == ')' || q[-1] == ']' || (m >= 4 && memcmp(q - 4, "more", 4) == 0) ||
+                       (m >= 7 && memcmp(q - 7, "omitted", 7) == 0);
+    if (memcmp(s + i, "at ", 3) == 0 && java_frame_starts(s + i, rest)) return i;
     if (after_frame && rest > 11 && memcmp(s + i, "Caused by: ", 11) == 0) return i;
     if (after_frame && rest > 4 && memcmp(s + i, "... ", 4) == 0 && isdigit((unsigned char)s[i + 4])) return i;
   }

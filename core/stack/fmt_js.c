@@ -22,8 +22,10 @@
 #include "stack/fmt_scan.h"
 #include "util/util.h"
 
-/* "path:line:col" (or "path:line" when !need_col) whose path looks like a path or URL. */
-static bool js_location(kb_span loc, bool need_col, kb_frame *f) {
+/* "path:line:col" (or "path:line" when !need_col) whose path looks like a path or URL. Blanks
+ * are allowed in a path only where they cannot be a name: inside parentheses (`spaced`) or
+ * in an absolute path ("E:\\full stack web dev\\x.js", "/home/me/my app/x.js"). */
+static bool js_location(kb_span loc, bool need_col, bool spaced, kb_frame *f) {
   loc = kb_span_trim(loc);
   size_t arrow = kb_span_rfind(loc, " -> "); /* Firefox: "loader.js -> resource://x/y.js:1:2" */
   if (arrow != KB_NPOS) loc = kb_span_tail(loc, arrow + 4);
@@ -31,7 +33,10 @@ static bool js_location(kb_span loc, bool need_col, kb_frame *f) {
   int line, col;
   if (!kb_span_trailing_int(&path, &line)) return false;
   if (!kb_span_trailing_int(&path, &col) && need_col) return false;
-  if (path.n == 0 || kb_span_chr(path, ' ') != KB_NPOS || kb_span_chr(path, '(') != KB_NPOS) return false;
+  bool absolute = kb_span_starts(path, "/") || (path.n > 3 && isalpha((unsigned char)path.p[0]) && path.p[1] == ':' &&
+                                                 (path.p[2] == '\\' || path.p[2] == '/'));
+  if (path.n == 0 || kb_span_chr(path, '(') != KB_NPOS) return false;
+  if (kb_span_chr(path, ' ') != KB_NPOS && !spaced && !absolute) return false;
   bool pathy = kb_span_chr(path, '/') != KB_NPOS || kb_span_chr(path, '\\') != KB_NPOS ||
                kb_span_chr(path, '.') != KB_NPOS || kb_span_eq(path, "<anonymous>") || kb_span_starts(path, "node:");
   if (!pathy) return false;
@@ -63,6 +68,7 @@ static bool js_v8_frame(kb_span s, kb_frame *f) {
   s = kb_span_trim(s);
   if (!kb_span_eat(&s, "at ")) return false;
   s = kb_span_ltrim(s);
+  if (kb_span_eat_end(&s, " {")) s = kb_span_rtrim(s); /* Node prints the error's own fields after the last frame */
   size_t open = kb_span_group_open(s, '(', ')');
   kb_frame tmp = {0};
   if (open != KB_NPOS && open > 0 && s.p[open - 1] == ' ') {
@@ -71,7 +77,7 @@ static bool js_v8_frame(kb_span s, kb_frame *f) {
     /* eval frames nest: "eval at f (x.js:1:2), <anonymous>:1:1" - the outer location is last */
     size_t comma = kb_span_rfind(loc, ", ");
     if (kb_span_starts(loc, "eval at ") && comma != KB_NPOS) loc = kb_span_tail(loc, comma + 2);
-    if (!js_name_ok(name) || !(js_location(loc, false, &tmp) || js_no_file(loc))) {
+    if (!js_name_ok(name) || !(js_location(loc, false, true, &tmp) || js_no_file(loc))) {
       kb_frame_release(&tmp);
       return false;
     }
@@ -79,7 +85,7 @@ static bool js_v8_frame(kb_span s, kb_frame *f) {
     js_set_function(f, name);
     return true;
   }
-  if (!js_location(s, true, &tmp)) {
+  if (!js_location(s, true, false, &tmp)) {
     kb_frame_release(&tmp);
     return false;
   }
@@ -98,7 +104,7 @@ static bool js_gecko_frame(kb_span s, kb_frame *f) {
     return false;
   bool url = kb_span_find(loc, "://") != KB_NPOS || kb_span_starts(loc, "/");
   kb_frame tmp = {0};
-  if (!url || !js_location(loc, false, &tmp)) {
+  if (!url || !js_location(loc, false, false, &tmp)) {
     kb_frame_release(&tmp);
     return false;
   }

@@ -286,6 +286,7 @@ static kb_line_kind site_line(const char *s, size_t n, kb_stack *cur, kb_frame *
     kb_frame_release(f);
     return KB_LINE_CONT;
   }
+  f->flags |= KB_FRAME_LONE; /* the crash site: with the oops line, a report of its own */
   return KB_LINE_FRAME;
 }
 

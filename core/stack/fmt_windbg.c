@@ -544,6 +544,23 @@ static bool is_header(const char *s, size_t n) {
   return false;
 }
 
+/* "Probably caused by : NETIO.SYS ( NETIO!StreamDataPermitEndOfStream+a )": the one
+ * frame !analyze names when nothing more was pasted; with the BugCheck line before it,
+ * that is a crash report of its own. */
+static bool probably_caused_by(const char *s, size_t n, kb_frame *f) {
+  if (!kb_fmt_starts(s, n, "Probably caused by")) return false;
+  const char *open = memchr(s, '(', n), *end = s + n;
+  if (!open) return false;
+  const char *t = open + 1;
+  while (t < end && *t == ' ') t++;
+  const char *te = t;
+  while (te < end && *te != ' ' && *te != ')') te++;
+  if (!memchr(t, '!', (size_t)(te - t))) return false;
+  if (!call_site(t, te, 0, f) || !f->function) return false;
+  f->flags |= KB_FRAME_LONE;
+  return true;
+}
+
 static kb_line_kind windbg_classify(const char *s, size_t n, kb_stack *cur, kb_frame *f, kb_reason *r) {
   while (n && *s == ' ') s++, n--;
   if (!n) return KB_LINE_NONE;
@@ -558,6 +575,7 @@ static kb_line_kind windbg_classify(const char *s, size_t n, kb_stack *cur, kb_f
   if (k != KB_LINE_NONE) return k;
   k = continuation(s, n, cur);
   if (k != KB_LINE_NONE) return k;
+  if (probably_caused_by(s, n, f)) return KB_LINE_FRAME;
   k = frame_line(s, n, cur, f);
   if (k == KB_LINE_NONE) kb_frame_release(f);
   return k;

@@ -31,11 +31,13 @@
  * skip SKIP frames (in Go also the deferred functions above the last panic() frame: a
  * recover handler that re-panics is not where it broke); append every other frame's norm,
  * joined with " | "; keep going after a PREFIX or UNSYMBOLIZED frame (in Go also after an
- * inlined call, printed "f(...)"), stop after the first frame that is neither. At most 255 bytes: a frame that would not fit ends the
- * walk (only a first frame is cut to fit). A stack whose frames are all skipped gets its
- * first frame's norm; no frames, "". The frames used are flagged KB_FRAME_SIGNATURE. Signatures are built from norms, so they compare as plain
- * strings across debuggers ("mslbfoprovider!vmqcGetFirstMappedMNic" whether WinDbg
- * printed MsLbfoProvider or MSLBFOPROVIDER.SYS); the crash reason stays out of them. */
+ * inlined call, printed "f(...)"), stop after the first frame that is neither. At most
+ * 255 bytes: a frame that would not fit ends the walk (only a first frame is cut to fit).
+ * A stack whose frames are all skipped gets its first frame's norm; no frames, "". The
+ * frames used are flagged KB_FRAME_SIGNATURE. Signatures are built from norms, so they
+ * compare as plain strings across debuggers ("mslbfoprovider!vmqcGetFirstMappedMNic"
+ * whether WinDbg printed MsLbfoProvider or MSLBFOPROVIDER.SYS); the crash reason stays
+ * out of them. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -727,7 +729,8 @@ static void go_structure(kb_stack *st) {
   for (size_t i = 0; i < st->nframes; i++) {
     kb_frame *f = &st->frames[i];
     if (i < last) f->flags |= KB_FRAME_SKIP;
-    if (f->function && kb_str_endswith(f->function, "(...)") && !(f->flags & KB_FRAME_SKIP)) f->flags |= KB_FRAME_PREFIX;
+    bool inlined = f->function && kb_str_endswith(f->function, "(...)");
+    if (inlined && !(f->flags & KB_FRAME_SKIP)) f->flags |= KB_FRAME_PREFIX;
   }
 }
 

@@ -445,6 +445,10 @@ static void stack_finish(kb_stack *st, bool reverse) {
 static void parser_close(parser *p) {
   if (!p->fmt) return;
   int need = p->had_header ? 1 : p->fmt->min_frames_without_header;
+  /* One frame with a stated crash reason is a crash report too: the kernel's RIP line
+   * after a WARNING, !analyze's "Probably caused by" after the BugCheck line. */
+  const kb_reason *r = &p->cur.reason;
+  if (p->cur.nframes == 1 && (p->cur.frames[0].flags & KB_FRAME_LONE) && (r->code || r->name || r->kind)) need = 1;
   if ((int)p->cur.nframes >= need && p->out->n < KB_STACK_MAX_STACKS) {
     p->cur.raw = kb_buf_detach(&p->raw, NULL);
     stack_finish(&p->cur, p->fmt->outermost_first);

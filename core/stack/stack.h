@@ -22,12 +22,14 @@
 #define KB_STACK_MAX_LINE 4096    /* longer lines are cut to this for parsing */
 #define KB_STACK_MAX_INPUT ((size_t)16 << 20) /* bytes of text parsed; the rest is ignored */
 
-/* kb_frame.flags, set by the normalizer */
+/* kb_frame.flags, set by the normalizer (LONE by the formats) */
 enum {
   KB_FRAME_SKIP = 1,      /* irrelevant to matching: bugcheck/trap machinery, abort, lock helpers */
   KB_FRAME_PREFIX = 2,    /* a generic helper (memcpy, malloc): kept, but the signature goes on */
   KB_FRAME_SIGNATURE = 4, /* part of the stack's signature */
-  KB_FRAME_UNSYMBOLIZED = 8 /* no function name (module+0x1234, ??, raw address) */
+  KB_FRAME_UNSYMBOLIZED = 8, /* no function name (module+0x1234, ??, raw address) */
+  KB_FRAME_LONE = 16         /* set by a format: this frame with a crash reason is a report on
+                                its own (kernel RIP after an oops line, !analyze's culprit) */
 };
 
 typedef struct kb_frame {
@@ -64,7 +66,7 @@ typedef struct kb_stack {
   size_t nframes, cap;
   unsigned bugcheck;    /* Windows bugcheck code when known (0 = none); also in reason */
   kb_reason reason;
-  char *signature;      /* set by the normalizer: "MsLbfoProvider!vmqcGetFirstMappedMNic" */
+  char *signature;      /* set by the normalizer: "mslbfoprovider!vmqcGetFirstMappedMNic" */
 } kb_stack;
 
 typedef struct kb_stacks {

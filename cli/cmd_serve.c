@@ -97,7 +97,7 @@ static int parse_args(int argc, char **argv, serve_opts *o) {
         return cli_usage_error(serve_usage, "serve: --max-connections must be a number from 2 to 100000, not '%s'", optarg);
       o->server.max_connections = (unsigned)n;
       break;
-    case 'h': fputs(serve_usage, stdout); exit(KB_EXIT_OK);
+    case 'h': fputs(serve_usage, stdout); return -1;
     default: return cli_usage_error(serve_usage, "serve: unknown or incomplete option '%s'", argv[optind - 1]);
     }
   }
@@ -204,9 +204,13 @@ int cmd_serve(int argc, char **argv) {
                   .server = {.site_dir = "public", .templates_dir = "templates", .bind = "127.0.0.1",
                              .port = KB_SERVER_PORT}};
   int rc = parse_args(argc, argv, &o);
-  if (rc) return rc;
+  if (rc) return rc < 0 ? KB_EXIT_OK : rc; /* -1: --help was printed */
   o.server.live_reload = o.watch;
   if (!o.no_build && initial_build(&o) != 0) return KB_EXIT_FAIL;
+  char *index = kb_path_join(o.server.site_dir, "kb.sqlite");
+  if (access(index, R_OK) != 0)
+    fprintf(stderr, "kb: warning: no %s yet: search and match answer 503 until 'kb build' publishes one\n", index);
+  free(index);
   char *probe = kb_path_join(o.server.templates_dir, "search.mustache");
   if (access(probe, R_OK) != 0)
     fprintf(stderr, "kb: warning: %s not found: the search and match pages cannot be shown (the site and "

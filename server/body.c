@@ -75,6 +75,15 @@ char *kb_srv_body_stack(kb_srv_req *r, const char **why) {
   char *text = NULL;
   *why = "the request has no body: send the stack as text/plain, as JSON {\"stack\": \"...\"} or as a form field "
          "'stack'";
+  if (r->pp) {
+    /* the post processor may hold the end of the last field until it is destroyed */
+    if (MHD_destroy_post_processor(r->pp) != MHD_YES && !r->body.len) r->body_kind = KB_SRV_BODY_NONE;
+    r->pp = NULL;
+  }
+  if (r->body_too_big) {
+    *why = "the form field is larger than the server accepts";
+    return NULL;
+  }
   if (r->body_kind == KB_SRV_BODY_NONE) {
     *why = "the form could not be read";
     return NULL;

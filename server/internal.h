@@ -44,6 +44,16 @@ void kb_srv_snap_free_all(kb_server *s);
 kb_index *kb_srv_index(kb_server *s, const kb_srv_snap *snap);
 int kb_srv_index_key_init(kb_server *s);
 
+/* ---- gzcache.c: gzipped site files, compressed once ---- */
+#define KB_SRV_GZCACHE_SLOTS 256
+#define KB_SRV_GZCACHE_ENTRY ((size_t)128 << 10) /* bytes; larger results are not kept */
+typedef struct kb_srv_gzcache kb_srv_gzcache;
+kb_srv_gzcache *kb_srv_gzcache_new(void);
+void kb_srv_gzcache_free(kb_srv_gzcache *c); /* accepts NULL */
+/* A malloc'd copy of the entry for `key` (caller frees), or NULL. */
+char *kb_srv_gzcache_get(kb_srv_gzcache *c, const char *key, size_t *len);
+void kb_srv_gzcache_put(kb_srv_gzcache *c, const char *key, const char *data, size_t len);
+
 /* ---- server.c ---- */
 
 struct kb_server {
@@ -62,6 +72,7 @@ struct kb_server {
   atomic_int inflight;    /* requests between their first byte and their completion */
   pthread_key_t index_key;
   bool index_key_ok;
+  kb_srv_gzcache *gz;
 };
 
 enum { KB_SRV_MAX_HEADERS = 4 };

@@ -122,6 +122,7 @@ static kb_server *server_new(const kb_server_opts *o) {
   pthread_mutex_init(&s->log_lock, NULL);
   pthread_mutex_init(&s->snap_lock, NULL);
   pthread_mutex_init(&s->reload_lock, NULL);
+  s->gz = kb_srv_gzcache_new();
   return s;
 }
 
@@ -192,6 +193,7 @@ void kb_server_free(kb_server *s) {
   if (!s) return;
   if (s->daemon) daemon_stop(s);
   kb_srv_snap_free_all(s);
+  kb_srv_gzcache_free(s->gz);
   if (s->index_key_ok) pthread_key_delete(s->index_key);
   pthread_mutex_destroy(&s->log_lock);
   pthread_mutex_destroy(&s->snap_lock);

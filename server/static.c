@@ -7,6 +7,7 @@
  * and lost it to the swap starts again in the new one. Called by route.c. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -136,31 +137,49 @@ static char *read_fd(int fd, size_t size) {
   return data;
 }
 
-/* The body from memory: live-reload script added, gzipped when asked for. */
-static enum MHD_Result send_from_memory(kb_srv_req *r, int fd, const struct stat *st, const char *type, bool gz,
-                                        bool live) {
+/* The file's bytes as they are sent: live-reload script added when asked for. */
+static char *file_body(kb_srv_req *r, int fd, const struct stat *st, bool live, size_t *len) {
   char *data = read_fd(fd, (size_t)st->st_size);
+  *len = (size_t)st->st_size;
+  if (!data || !live) return data;
+  kb_buf b = KB_BUF_INIT;
+  kb_buf_add(&b, data, *len);
+  free(data);
+  kb_srv_live_inject(r, &b);
+  return kb_buf_detach(&b, len);
+}
+
+/* The body from memory: with the live-reload script, or gzipped (compressed once and
+ * kept in the server's cache under the variant's ETag). */
+static enum MHD_Result send_from_memory(kb_srv_req *r, int fd, const struct stat *st, const char *type,
+                                        const char *etag, bool gz, bool live) {
+  size_t len = 0;
+  char *data = gz ? kb_srv_gzcache_get(r->srv->gz, etag, &len) : NULL;
+  if (!data) {
+    data = file_body(r, fd, st, live, &len);
+    if (data && gz) {
+      size_t zlen;
+      char *z = kb_srv_gzip(data, len, &zlen);
+      free(data);
+      data = z, len = zlen;
+      if (z) kb_srv_gzcache_put(r->srv->gz, etag, z, zlen);
+    }
+  }
   close(fd);
   if (!data) return kb_srv_send_error(r, 500, "The file could not be read.");
-  size_t len = (size_t)st->st_size;
-  if (live) {
-    kb_buf b = KB_BUF_INIT;
-    kb_buf_add(&b, data, len);
-    free(data);
-    kb_srv_live_inject(r, &b);
-    data = kb_buf_detach(&b, &len);
-  }
-  if (gz) {
-    size_t zlen;
-    char *z = kb_srv_gzip(data, len, &zlen);
-    if (z) free(data), data = z, len = zlen;
-    else gz = false;
-  }
   struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(len, data, free);
   if (!resp) return free(data), MHD_NO;
   MHD_add_response_header(resp, "Content-Type", type);
   if (gz) MHD_add_response_header(resp, "Content-Encoding", "gzip");
   return kb_srv_queue(r, 200, resp, len);
+}
+
+/* Inode, size and modification time: a build writes new files, so a new ETag. The
+ * variants (live-reload script, gzip) are different bytes, so different ETags. */
+static void file_etag(const struct stat *st, const char *live, const char *gz, char *buf, size_t size) {
+  unsigned long long ns = (unsigned long long)st->st_mtim.tv_sec * 1000000000ull + (unsigned long long)st->st_mtim.tv_nsec;
+  snprintf(buf, size, "\"%llx-%llx-%llx%s%s\"", (unsigned long long)st->st_ino, (unsigned long long)st->st_size, ns,
+           live, gz);
 }
 
 enum MHD_Result kb_srv_static(kb_srv_req *r) {
@@ -177,9 +196,7 @@ enum MHD_Result kb_srv_static(kb_srv_req *r) {
   bool can_gz = small && (size_t)st.st_size >= GZIP_MIN && kb_srv_compressible(type);
   bool gz = can_gz && kb_srv_accepts_gzip(MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Accept-Encoding"));
   char etag[96], date[40];
-  snprintf(etag, sizeof etag, "\"%llx-%llx-%llx%s%s\"", (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
-           (unsigned long long)st.st_mtim.tv_sec * 1000000000ull + (unsigned long long)st.st_mtim.tv_nsec,
-           live ? "-l" : "", gz ? "-z" : "");
+  file_etag(&st, live ? "-l" : "", gz ? "-z" : "", etag, sizeof etag);
   kb_srv_http_date((long long)st.st_mtime, date, sizeof date);
   kb_srv_header_add(r, "ETag", etag);
   kb_srv_header_add(r, "Last-Modified", date);
@@ -189,7 +206,7 @@ enum MHD_Result kb_srv_static(kb_srv_req *r) {
     close(fd);
     return kb_srv_queue(r, 304, MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT), 0);
   }
-  if (gz || live) return send_from_memory(r, fd, &st, type, gz, live);
+  if (gz || live) return send_from_memory(r, fd, &st, type, etag, gz, live);
   struct MHD_Response *resp = MHD_create_response_from_fd((size_t)st.st_size, fd);
   if (!resp) return close(fd), MHD_NO;
   MHD_add_response_header(resp, "Content-Type", type);

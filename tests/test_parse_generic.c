@@ -51,6 +51,24 @@ static void test_address_in_at(void) {
   kb_stacks_release(&s);
 }
 
+/* The other shapes of fmt_generic.c's comment, written for this test. */
+static void test_shapes(void) {
+  const char *text = "handler at src/app.c:120\nsrc/app.c:88 in dispatch\nrun_loop (src/loop.c:42)\n\n\n"
+                     "at com.acme.Worker.run\nat com.acme.Pool.execute\nat com.acme.Main.main\n\n\n"
+                     "0x00401136 handler\n0x00401200 dispatch\n0x00401300 main\n";
+  kb_stacks s = {0};
+  parse_text(text, &s);
+  CHECK(s.n == 3);
+  CHECK_FORMATS(&s, "generic");
+  CHECK_FRAME(&s, 0, 0, "handler", "src/app.c", 120);
+  CHECK_FRAME(&s, 0, 1, "dispatch", "src/app.c", 88);
+  CHECK_FRAME(&s, 0, 2, "run_loop", "src/loop.c", 42);
+  CHECK_FRAME(&s, 1, 2, "com.acme.Main.main", NULL, 0);
+  const kb_frame *f = at(&s, 2, 0);
+  if (f) CHECK_STR(f->address, "0x00401136");
+  kb_stacks_release(&s);
+}
+
 /* Three generic lines make a stack, two do not. */
 static void test_needs_three(void) {
   kb_stacks s = {0};
@@ -145,6 +163,7 @@ static void test_generic_lets_go(void) {
 int main(void) {
   RUN(test_glibc_backtrace);
   RUN(test_address_in_at);
+  RUN(test_shapes);
   RUN(test_needs_three);
   RUN(test_garbage_gives_no_stacks);
   RUN(test_generic_lets_go);

@@ -65,6 +65,22 @@ static void test_unindented(void) {
   kb_stacks_release(&s);
 }
 
+/* Rich draws boxes around the frames; loguru annotates values under the source lines. */
+static void test_rich_and_loguru(void) {
+  kb_stacks s = {0};
+  parse_fixture("python/rich-box-toml-cli.txt", &s);
+  CHECK(s.n == 1 && s.v[0].nframes == 1);
+  CHECK_FORMATS(&s, "python");
+  CHECK_FRAME(&s, 0, 0, "<module>", "/Library/Frameworks/Python.framework/Versions/3.12/bin/toml", 8);
+  kb_stacks_release(&s);
+
+  parse_fixture("python/loguru-annotated-ignis.txt", &s);
+  CHECK(s.n == 1 && s.v[0].nframes == 5);
+  CHECK_FRAME(&s, 0, 0, "main", "/usr/lib/python3.13/site-packages/typer/core.py", 740);
+  CHECK_FRAME(&s, 0, 4, "<module>", "/usr/bin/ignis", 5);
+  kb_stacks_release(&s);
+}
+
 /* An exception line outside a traceback is only words. */
 static void test_exception_words_alone(void) {
   kb_stacks s = {0};
@@ -77,6 +93,7 @@ int main(void) {
   RUN(test_traceback_reversed);
   RUN(test_chained);
   RUN(test_unindented);
+  RUN(test_rich_and_loguru);
   RUN(test_exception_words_alone);
   return harness_done();
 }

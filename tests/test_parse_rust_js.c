@@ -25,6 +25,28 @@ static void test_rust_backtrace(void) {
   parse_fixture("rust/panic-message-next-line-uwd2.txt", &s); /* no backtrace printed: no stack */
   CHECK(s.n == 0);
   kb_stacks_release(&s);
+
+  /* The same 1.73+ form with a backtrace (frames as rustc prints them, written for this test):
+   * the message from the line after "panicked at", the runtime's note kept in the stack. */
+  parse_text("thread 'main' panicked at src/main.rs:4:5:\n"
+             "called `Option::unwrap()` on a `None` value\n"
+             "stack backtrace:\n"
+             "   0: rust_begin_unwind\n"
+             "   1: core::panicking::panic_fmt\n"
+             "   2: core::panicking::panic\n"
+             "   3: core::option::unwrap_failed\n"
+             "   4: app::main\n"
+             "             at ./src/main.rs:4:5\n"
+             "note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.\n",
+             &s);
+  CHECK(s.n == 1 && s.v[0].nframes == 5);
+  if (s.n == 1) {
+    CHECK_STR(s.v[0].reason.message, "called `Option::unwrap()` on a `None` value");
+    CHECK_CONTAINS(s.v[0].raw, "note: Some details are omitted");
+  }
+  CHECK_FRAME(&s, 0, 0, "rust_begin_unwind", NULL, 0);
+  CHECK_FRAME(&s, 0, 4, "app::main", "./src/main.rs", 4);
+  kb_stacks_release(&s);
 }
 
 /* RUST_BACKTRACE=full: addresses and hashes; frames pasted onto the line above are split. */

@@ -2,8 +2,8 @@
  * kb_format_generic: frames of tools no other format knows, when at least three of them
  * stand together (min_frames_without_header), so that prose never becomes a stack.
  *
- * A line is a frame when all of it is, after an optional frame number ("#3", "3", "3:", "3.",
- * "[3]") and an optional address column, one of:
+ * A line is a frame when all of it is, after an optional frame number ("#3", "# 3", "3", "3:",
+ * "3.", "[3]", "3/24:") and an optional address column ("0x4005d4", "00007f6088264d96 in"), one of:
  *   my_func+0x1f[/0x40]                 symbol and offset (perf, kernel-like, many loggers)
  *   mydriver!DoWork[+0x1f]              module!symbol (where WinDbg did not take the line)
  *   ./app(handler+0x1d) [0x4005d4]      glibc backtrace_symbols(); also "./app(+0x8b4) [0x..]"
@@ -12,6 +12,7 @@
  *   src/app.c:120 in handler            file:line in symbol
  *   at com.acme.Worker.run              "at" and one qualified symbol
  *   0x00401136 handler                  address and one symbol
+ *   00005566120dba1a  in "hello"        address and a quoted module (libmemleak)
  * A symbol is one token of identifier characters with a letter in it; anything with two
  * loose words is not a frame. While a generic stack is open it would see every line first,
  * so it lets go of lines another format knows. Fields as the shape gives them. */

@@ -99,13 +99,49 @@ static bool go_header(kb_span s) {
   return kb_span_ends(s, "]:") && kb_span_chr(s, '[') != KB_NPOS;
 }
 
+/* The text after "panic: ": a runtime error is named as such. */
+static void go_panic_text(kb_span s, kb_reason *r) {
+  kb_span_eat_end(&s, " [recovered]");
+  kb_reason_set(&r->kind, "panic", 5);
+  if (kb_span_eat(&s, "runtime error: ")) kb_reason_set(&r->name, "runtime error", 13);
+  kb_reason_set(&r->message, s.p, s.n);
+}
+
+/* "SIGQUIT: quit" (a dump on a signal) and "[signal SIGSEGV: segmentation violation code=...]"
+ * or "[signal 0xc0000005 code=...]" (the signal behind a panic): the code. */
+static bool go_signal(kb_span s, kb_reason *r) {
+  kb_span sig = {0};
+  if (kb_span_eat(&s, "[signal ") && kb_span_ends(s, "]")) {
+    sig = kb_span_token(&s);
+    kb_span_eat_end(&sig, ":");
+  } else if (kb_span_starts(s, "SIG") && s.n > 3 && isupper((unsigned char)s.p[3])) {
+    size_t colon = kb_span_find(s, ": ");
+    sig = colon == KB_NPOS ? (kb_span){0} : kb_span_head(s, colon);
+    for (size_t i = 0; i < sig.n; i++)
+      if (!isupper((unsigned char)sig.p[i])) sig.n = 0;
+  }
+  if (sig.n == 0) return false;
+  kb_reason_set(&r->kind, "signal", 6);
+  kb_reason_set(&r->code, sig.p, sig.n);
+  return true;
+}
+
 static bool go_reason(kb_span s, kb_reason *r) {
   s = kb_span_trim(s);
+  /* net/http recovers a handler's panic and logs it: "2025/05/21 10:50:14 http: panic serving
+   * 172.18.0.27:36252: runtime error: ..." */
+  size_t served = kb_span_find(s, "http: panic serving ");
+  for (size_t i = 0; served != KB_NPOS && i < served; i++) /* only Go's log time may come first */
+    if (!isdigit((unsigned char)s.p[i]) && !strchr("/:. ", s.p[i])) served = KB_NPOS;
+  if (served != KB_NPOS) {
+    kb_span rest = kb_span_tail(s, served + 20);
+    size_t colon = kb_span_find(rest, ": ");
+    if (colon == KB_NPOS) return false;
+    go_panic_text(kb_span_tail(rest, colon + 2), r);
+    return true;
+  }
   if (kb_span_eat(&s, "panic: ")) {
-    kb_span_eat_end(&s, " [recovered]");
-    kb_reason_set(&r->kind, "panic", 5);
-    if (kb_span_eat(&s, "runtime error: ")) kb_reason_set(&r->name, "runtime error", 13);
-    kb_reason_set(&r->message, s.p, s.n);
+    go_panic_text(s, r);
     return true;
   }
   if (kb_span_eat(&s, "fatal error: ")) {
@@ -114,27 +150,7 @@ static bool go_reason(kb_span s, kb_reason *r) {
     kb_reason_set(&r->message, s.p, s.n);
     return true;
   }
-  /* A dump on a signal starts "SIGQUIT: quit" at the start of the line. */
-  if (kb_span_starts(s, "SIG") && s.n > 3 && isupper((unsigned char)s.p[3])) {
-    size_t colon = kb_span_find(s, ": ");
-    kb_span sig = kb_span_head(s, colon);
-    for (size_t i = 0; colon != KB_NPOS && i < sig.n; i++)
-      if (!isupper((unsigned char)sig.p[i])) colon = KB_NPOS;
-    if (colon == KB_NPOS) return false;
-    kb_reason_set(&r->kind, "signal", 6);
-    kb_reason_set(&r->code, sig.p, sig.n);
-    return true;
-  }
-  /* "[signal SIGSEGV: segmentation violation code=...]", "[signal 0xc0000005 code=...]" */
-  if (kb_span_eat(&s, "[signal ") && kb_span_ends(s, "]")) {
-    kb_span sig = kb_span_token(&s);
-    kb_span_eat_end(&sig, ":");
-    if (sig.n == 0) return false;
-    kb_reason_set(&r->kind, "signal", 6);
-    kb_reason_set(&r->code, sig.p, sig.n);
-    return true;
-  }
-  return false;
+  return go_signal(s, r);
 }
 
 static bool go_cont(kb_span s) { return kb_span_eq(kb_span_trim(s), "...additional frames elided..."); }

@@ -44,6 +44,36 @@ static bool python_frame(kb_span s, kb_frame *f) {
   return true;
 }
 
+/* Rich's tracebacks (typer, pip, many CLIs) draw boxes: "│ /x/filters.py:13 in <module> │",
+ * "╭──── Traceback (most recent call last) ────╮". The borders are taken off, nested ones too. */
+#define BOX_V "\xE2\x94\x82" /* U+2502 BOX DRAWINGS LIGHT VERTICAL */
+static kb_span python_unbox(kb_span s, bool *boxed) {
+  s = kb_span_trim(s);
+  *boxed = false;
+  while (kb_span_eat(&s, BOX_V)) {
+    *boxed = true;
+    kb_span_eat_end(&s, BOX_V);
+    s = kb_span_trim(s);
+  }
+  return s;
+}
+
+/* Rich's frame: "path.py:13 in func". */
+static bool python_rich_frame(kb_span s, kb_frame *f) {
+  size_t in = kb_span_rfind(s, " in ");
+  if (in == KB_NPOS || in == 0) return false;
+  kb_span loc = kb_span_head(s, in), func = kb_span_trim(kb_span_tail(s, in + 4));
+  kb_span path = loc;
+  int line;
+  bool pathy = kb_span_ends(path, ".py") || kb_span_chr(path, '/') != KB_NPOS || kb_span_chr(path, '\\') != KB_NPOS;
+  if (!kb_span_trailing_int(&path, &line) || !pathy || func.n == 0 ||
+      kb_span_chr(func, ' ') != KB_NPOS)
+    return false;
+  kb_frame_set_file_line(f, loc);
+  f->function = kb_span_dup(func);
+  return true;
+}
+
 /* The final "ExcType: message": a class name (CamelCase, or dotted with a message). */
 static bool python_exception(kb_span s, kb_reason *r) {
   kb_span name, msg;
@@ -81,11 +111,24 @@ static kb_span python_unjson(kb_span s, char *buf, size_t cap) {
   return kb_span_of(buf, o);
 }
 
+/* A line of a Rich traceback: inside its box, and the box's own lines. */
+static kb_line_kind python_rich(kb_span line, kb_stack *cur, kb_frame *f) {
+  bool boxed;
+  kb_span t = python_unbox(line, &boxed);
+  if (kb_span_find(t, "Traceback (most recent call last)") != KB_NPOS && kb_span_starts(t, "\xE2\x95\xAD")) /* ╭ */
+    return KB_LINE_HEADER;
+  if (!boxed) return KB_LINE_NONE;
+  if (python_rich_frame(t, f)) return KB_LINE_FRAME;
+  return cur ? KB_LINE_CONT : KB_LINE_NONE; /* source lines, locals, rules, blank box lines */
+}
+
 static kb_line_kind python_classify(const char *s, size_t n, kb_stack *cur, kb_frame *f, kb_reason *r) {
   char buf[KB_STACK_MAX_LINE];
   kb_span line = python_unjson(kb_span_of(s, n), buf, sizeof buf);
   if (kb_span_eq(kb_span_trim(line), "Traceback (most recent call last):")) return KB_LINE_HEADER;
   if (python_frame(line, f)) return KB_LINE_FRAME;
+  kb_line_kind rich = python_rich(line, cur, f);
+  if (rich != KB_LINE_NONE) return rich;
   if (!cur) return KB_LINE_NONE;
   if (python_chain(line)) return KB_LINE_CONT;
   if (cur->nframes == 0) return KB_LINE_NONE;
@@ -99,7 +142,7 @@ const kb_format kb_format_python = {
     .platform = "python",
     .outermost_first = true,
     .reasons_follow = false,
-    .min_frames_without_header = 2,
+    .min_frames_without_header = 1, /* "File "x.py", line 3, in f" is unmistakable alone */
     .classify = python_classify,
     .split = NULL,
 };

@@ -96,9 +96,9 @@ bool kb_span_is_uint(kb_span s) {
 
 int kb_span_int(kb_span s) {
   if (!kb_span_is_uint(s)) return -1;
-  long v = 0;
-  for (size_t i = 0; i < s.n && v < 1000000000L; i++) v = v * 10 + (s.p[i] - '0');
-  return v > 1000000000L ? 1000000000 : (int)v;
+  long long v = 0;
+  for (size_t i = 0; i < s.n && v < 1000000000LL; i++) v = v * 10 + (s.p[i] - '0');
+  return v > 1000000000LL ? 1000000000 : (int)v;
 }
 
 bool kb_span_is_hexdigits(kb_span s, size_t min) {

@@ -44,8 +44,7 @@ static char *read_input(const char *path, size_t *len) {
   return kb_buf_detach(&b, len);
 }
 
-static void print_reason(const kb_stack *q) {
-  const kb_reason *r = &q->reason;
+static void print_reason(const kb_reason *r) {
   if (r->code || r->name) {
     printf(", %s", r->kind ? r->kind : "reason");
     if (r->code) printf(" %s", r->code);
@@ -54,10 +53,16 @@ static void print_reason(const kb_stack *q) {
 }
 
 static void print_table(const kb_stacks *query, const kb_match *m) {
-  const kb_stack *q = &query->v[0];
-  printf("Read %zu stack%s; first: %s, %zu frames", query->n, query->n == 1 ? "" : "s", q->format, q->nframes);
-  print_reason(q);
-  printf("\nSignature: %s\n\n", q->signature ? q->signature : "(none)");
+  if (query->n) {
+    const kb_stack *q = &query->v[0];
+    printf("Read %zu stack%s; first: %s, %zu frames", query->n, query->n == 1 ? "" : "s", q->format, q->nframes);
+    print_reason(&q->reason);
+    printf("\nSignature: %s\n\n", q->signature ? q->signature : "(none)");
+  } else {
+    printf("No stack frames recognised; crash reason");
+    print_reason(&query->reason);
+    printf("\n\n");
+  }
   if (m->n == 0) {
     printf("No incident matches this stack (nothing scored %.2f or more).\n", KB_MATCH_THRESHOLD);
     return;
@@ -67,6 +72,10 @@ static void print_table(const kb_stacks *query, const kb_match *m) {
     const kb_match_result *r = &m->v[i];
     printf("%3zu  %.3f  %-10s  %s  %s\n", i + 1, r->score, r->confidence, r->id, r->title);
     printf("                         %s\n", r->url);
+    if (strcmp(r->via, "text") == 0) {
+      printf("                         (no shared frames: found by the words of the crash reason)\n");
+      continue;
+    }
     printf("                         shared:");
     for (size_t k = 0; k < r->npairs && k < 6; k++) printf("%s %s", k ? "," : "", r->pairs[k].frame);
     if (r->npairs > 6) printf(", +%zu more", r->npairs - 6);
@@ -92,7 +101,8 @@ static int run_match(const char *site, const char *input, bool json, int limit) 
     goto out;
   }
   kb_stacks_parse(text, len, &query);
-  if (query.n && kb_match_run(ix, &query, limit, &m, &err)) {
+  bool has_reason = query.reason.kind || query.reason.name || query.reason.code;
+  if ((query.n || has_reason) && kb_match_run(ix, &query, limit, &m, &err)) {
     fprintf(stderr, "kb: %s\n", err);
     status = KB_EXIT_FAIL;
     goto out;
@@ -103,7 +113,7 @@ static int run_match(const char *site, const char *input, bool json, int limit) 
     puts(s);
     free(s);
     cJSON_Delete(o);
-  } else if (!query.n) {
+  } else if (!query.n && !has_reason) {
     printf("No stack frames recognised in the input: paste the stack as the debugger or log printed it.\n");
   } else {
     print_table(&query, &m);

@@ -17,6 +17,7 @@
  * Addresses, offsets, arguments and line numbers never enter: frames compare by norm. */
 #include "match/match.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,10 @@
 #define MAX_CANDIDATES 256 /* candidate stacks aligned per query stack */
 
 /* statement slots on the kb_index handle (reader.h): match uses 0..9 */
-enum { ST_DF, ST_ROWS, ST_FRAMES, ST_INFO, ST_BASE, ST_RESULT };
+enum { ST_DF, ST_ROWS, ST_FRAMES, ST_INFO, ST_BASE, ST_RESULT, ST_TEXT };
+
+#define TEXT_TERMS 12     /* words of the reason and top frames looked up when no stack scores */
+#define TEXT_SCORE_TOP 0.45
 
 typedef struct wframe {
   const char *norm; /* borrowed */
@@ -331,6 +335,7 @@ static int fill_result(kb_index *ix, const best *b, const char *base, kb_match_r
   r->signature = kb_xstrdup(sig ? sig : "");
   r->stack_seq = sqlite3_column_int(st, 5);
   r->score = round(b->score * 1000) / 1000;
+  r->via = "frames";
   bool same_sig = sig && b->query->signature && b->query->signature[0] && strcasecmp(sig, b->query->signature) == 0 &&
                   !signature_is_fallback(b->query);
   if (same_sig && b->score >= KB_MATCH_EXACT_MIN && reasons_agree(&b->query->reason, reason)) r->confidence = "exact";
@@ -339,6 +344,102 @@ static int fill_result(kb_index *ix, const best *b, const char *base, kb_match_r
   cJSON_Delete(reason);
   sqlite3_reset(st);
   return 0;
+}
+
+/* ---- the text fallback: the crash's words when no stack scores ---- */
+
+static bool is_stopword(const char *w, size_t n) {
+  static const char *const stop[] = {"the", "and", "not", "for", "with", "from", "that", "this", "cannot", "class",
+                                     "module", "access", "because", "does", "export", "unnamed", "java", "lang",
+                                     "error", "exception", "failed", "null", "none", "true", "false", "line",
+                                     "file", "main", "thread", "value", "type", "object", "index", "args", NULL};
+  for (const char *const *s = stop; *s; s++)
+    if (strlen(*s) == n && strncasecmp(*s, w, n) == 0) return true;
+  return false;
+}
+
+/* Identifier-like words (CamelCase, snake_case, with digits) first: they name code. */
+static void text_terms_add(const char *s, kb_strlist *strong, kb_strlist *plain) {
+  for (const char *p = s; p && *p;) {
+    while (*p && !(isalnum((unsigned char)*p) || *p == '_')) p++;
+    const char *w = p;
+    while (*p && (isalnum((unsigned char)*p) || *p == '_')) p++;
+    size_t n = (size_t)(p - w);
+    if (n < 4 || n > 80 || isdigit((unsigned char)*w) || is_stopword(w, n)) continue;
+    bool ident = false;
+    for (size_t i = 1; i < n; i++) ident |= isupper((unsigned char)w[i]) || w[i] == '_' || isdigit((unsigned char)w[i]);
+    char *word = kb_xstrndup(w, n);
+    kb_strlist *l = ident ? strong : plain;
+    if (!kb_strlist_has(strong, word) && !kb_strlist_has(plain, word)) kb_strlist_push_own(l, word);
+    else free(word);
+  }
+}
+
+static void reason_terms(const kb_reason *r, kb_strlist *strong, kb_strlist *plain) {
+  const char *parts[] = {r->name, r->code, r->message, r->bucket};
+  for (size_t i = 0; i < 4; i++) text_terms_add(parts[i], strong, plain);
+}
+
+/* `"w1" OR "w2" ...` from the reasons and the top counted frames; NULL when none. */
+static char *text_query(const kb_stacks *q) {
+  kb_strlist strong = {0}, plain = {0};
+  reason_terms(&q->reason, &strong, &plain);
+  for (size_t i = 0; i < q->n && i < MAX_QUERY_STACKS; i++) {
+    reason_terms(&q->v[i].reason, &strong, &plain);
+    int taken = 0;
+    for (size_t j = 0; j < q->v[i].nframes && taken < 4; j++) {
+      const kb_frame *f = &q->v[i].frames[j];
+      if ((f->flags & KB_FRAME_SKIP) || !f->function) continue;
+      text_terms_add(f->function, &strong, &plain);
+      taken++;
+    }
+  }
+  kb_buf b = KB_BUF_INIT;
+  size_t terms = 0;
+  kb_strlist *lists[] = {&strong, &plain};
+  for (size_t l = 0; l < 2; l++)
+    for (size_t i = 0; i < lists[l]->n && terms < TEXT_TERMS; i++, terms++)
+      kb_buf_addf(&b, "%s\"%s\"", terms ? " OR " : "", lists[l]->v[i]);
+  kb_strlist_release(&strong);
+  kb_strlist_release(&plain);
+  if (!terms) {
+    kb_buf_release(&b);
+    return NULL;
+  }
+  return kb_buf_detach(&b, NULL);
+}
+
+static int text_fallback(kb_index *ix, const kb_stacks *query, int limit, const char *base, kb_match *out) {
+  char *fts = text_query(query);
+  if (!fts) return 0;
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_TEXT,
+      "SELECT i.id, i.title, i.url, rank FROM fts JOIN incidents i ON i.rowid = fts.rowid"
+      " WHERE fts MATCH ? ORDER BY rank LIMIT ?");
+  if (!st) {
+    free(fts);
+    return -1;
+  }
+  sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 2, limit);
+  double top = 0;
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW && (int)out->n < limit) {
+    double rank = -sqlite3_column_double(st, 3); /* bm25: higher is better after negation */
+    if (top == 0) top = rank > 0 ? rank : 1;
+    kb_match_result *r = &out->v[out->n++];
+    memset(r, 0, sizeof *r);
+    r->id = kb_xstrdup((const char *)sqlite3_column_text(st, 0));
+    r->title = kb_xstrdup((const char *)sqlite3_column_text(st, 1));
+    r->url = kb_xasprintf("%s%s", base, (const char *)sqlite3_column_text(st, 2) + 1);
+    r->signature = kb_xstrdup("");
+    r->stack_seq = -1;
+    r->score = round((KB_MATCH_THRESHOLD + (TEXT_SCORE_TOP - KB_MATCH_THRESHOLD) * (rank > 0 ? rank / top : 0)) * 1000) / 1000;
+    r->confidence = "weak";
+    r->via = "text";
+  }
+  sqlite3_reset(st);
+  free(fts);
+  return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : -1;
 }
 
 int kb_match_run(kb_index *ix, const kb_stacks *query, int limit, kb_match *out, char **err) {
@@ -350,7 +451,7 @@ int kb_match_run(kb_index *ix, const kb_stacks *query, int limit, kb_match *out,
   for (size_t i = 0; i < query->n && i < MAX_QUERY_STACKS; i++) match_stack(ix, &query->v[i], &bs, &nb);
   if (nb) qsort(bs, nb, sizeof *bs, best_cmp);
   char *base = site_base(ix);
-  out->v = kb_xcalloc(nb ? nb : 1, sizeof *out->v);
+  out->v = kb_xcalloc(nb > (size_t)limit ? nb : (size_t)limit, sizeof *out->v);
   int rc = 0;
   for (size_t i = 0; i < nb; i++) {
     if ((int)out->n < limit && rc == 0) {
@@ -366,6 +467,7 @@ int kb_match_run(kb_index *ix, const kb_stacks *query, int limit, kb_match *out,
     pairs_free(bs[i].pairs, bs[i].npairs);
   }
   free(bs);
+  if (rc == 0 && out->n == 0) rc = text_fallback(ix, query, limit, base, out);
   free(base);
   if (rc) {
     *err = kb_xasprintf("index: %s", sqlite3_errmsg(kb_index_db(ix)));
@@ -416,6 +518,7 @@ static cJSON *result_json(const kb_match_result *r) {
   cJSON_AddStringToObject(o, "url", r->url);
   cJSON_AddNumberToObject(o, "score", r->score);
   cJSON_AddStringToObject(o, "confidence", r->confidence);
+  cJSON_AddStringToObject(o, "via", r->via);
   cJSON_AddStringToObject(o, "signature", r->signature);
   cJSON *mf = cJSON_AddArrayToObject(o, "matched_frames");
   for (size_t i = 0; i < r->npairs; i++) {
@@ -432,7 +535,7 @@ cJSON *kb_match_to_json(const kb_stacks *query, const kb_match *m) {
   cJSON *o = cJSON_CreateObject();
   const kb_stack *q = query->n ? &query->v[0] : NULL;
   add_str(o, "signature", q ? q->signature : NULL);
-  cJSON_AddItemToObject(o, "reason", q ? kb_reason_to_json(&q->reason) : cJSON_CreateObject());
+  cJSON_AddItemToObject(o, "reason", kb_reason_to_json(q ? &q->reason : &query->reason));
   add_str(o, "format", q ? q->format : NULL);
   cJSON *frames = cJSON_AddArrayToObject(o, "frames");
   for (size_t i = 0; q && i < q->nframes; i++) cJSON_AddItemToArray(frames, frame_json(&q->frames[i]));

@@ -27,6 +27,7 @@ typedef struct kb_match_result {
   char *id, *title, *url;
   double score;           /* 0..1 */
   const char *confidence; /* static: "exact", "strong", "weak" */
+  const char *via;        /* static: "frames" (aligned stacks) or "text" (the crash reason's words) */
   char *signature;        /* signature of the incident's stack that matched */
   int stack_seq;          /* which stack of the incident (0-based) */
   kb_match_pair *pairs;

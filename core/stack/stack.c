@@ -331,6 +331,17 @@ static void buf_drop_front(kb_buf *b, size_t k) {
   b->len -= k;
 }
 
+/* "web-1    | ", "aurora-worker-1   | ": docker compose's service prefix. */
+static size_t container_len(const char *s, size_t n) {
+  size_t i = 0;
+  if (n < 4 || !isalnum((unsigned char)s[0])) return 0;
+  while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '-' || s[i] == '.')) i++;
+  size_t name = i;
+  while (i < n && s[i] == ' ') i++;
+  if (i == name || i + 1 >= n || s[i] != '|' || s[i + 1] != ' ') return 0;
+  return i + 2;
+}
+
 /* Strip what sits in front of the line. Leading blanks go with a prefix; without one,
  * indentation is kept (Python and Go formats read it). */
 static void line_finish(kb_buf *b) {
@@ -344,7 +355,7 @@ static void line_finish(kb_buf *b) {
   for (size_t i = 0; i < b->len; i++)
     if (b->ptr[i] == '\t') b->ptr[i] = ' ';
   while (lead < b->len && b->ptr[lead] == ' ') lead++;
-  size_t (*const prefixes[])(const char *, size_t) = {printk_level_len, syslog_len, timestamp_len};
+  size_t (*const prefixes[])(const char *, size_t) = {container_len, printk_level_len, syslog_len, timestamp_len};
   for (size_t p = 0; p < sizeof prefixes / sizeof prefixes[0]; p++) {
     k = prefixes[p](b->ptr + lead, b->len - lead);
     if (!k) continue;
@@ -693,7 +704,8 @@ void kb_stacks_parse(const char *text, size_t len, kb_stacks *out) {
   }
   if (p.held_columns) gap_count(&p);
   parser_close(&p);
-  kb_reason_release(&p.pending);
+  /* a reason no stack took (an event-log bugcheck line, an error with no frames) */
+  reason_merge(&out->reason, &p.pending);
   kb_buf_release(&p.raw);
   kb_buf_release(&p.held);
   kb_buf_release(&p.scratch);
@@ -706,5 +718,6 @@ void kb_stacks_release(kb_stacks *s) {
   if (!s) return;
   for (size_t i = 0; i < s->n; i++) stack_release(&s->v[i]);
   free(s->v);
+  kb_reason_release(&s->reason);
   memset(s, 0, sizeof *s);
 }

@@ -72,6 +72,7 @@ typedef struct kb_stack {
 typedef struct kb_stacks {
   kb_stack *v;
   size_t n, cap;
+  kb_reason reason; /* a crash reason the text gave outside any stack (may be empty) */
 } kb_stacks;
 
 /* Append every stack found in text[0..len) to `out`, normalized. Linear in len. */

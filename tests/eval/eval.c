@@ -94,7 +94,8 @@ static const char *match_file(kb_index *ix, const char *path, kb_match *m) {
   if (kb_file_read(path, &text) == 0) {
     kb_stacks_parse(text.ptr, text.len, &q);
     if (q.n) format = q.v[0].format;
-    if (q.n && kb_match_run(ix, &q, 10, m, &err)) fprintf(stderr, "%s: %s\n", path, err);
+    bool reason = q.reason.kind || q.reason.name || q.reason.code;
+    if ((q.n || reason) && kb_match_run(ix, &q, 10, m, &err)) fprintf(stderr, "%s: %s\n", path, err);
   }
   free(err);
   kb_stacks_release(&q);

@@ -381,6 +381,27 @@ static bool warning_reason(const char *s, const char *end, kb_reason *r) {
   return false;
 }
 
+/* ZFS/SPL assertions: "PANIC at zfs_vfsops.c:400:zfs_space_delta_cb()" and the older
+ * "SPLError: 324:0:(zfs_vfsops.c:390:zfs_space_delta_cb()) SPL PANIC": the function
+ * named is the crash site, whatever the (often cut) trace below shows. */
+static bool spl_panic_reason(const char *s, const char *end, kb_reason *r) {
+  const char *at;
+  if (STARTS(s, (size_t)(end - s), "PANIC at ")) at = s + 9;
+  else if (STARTS(s, (size_t)(end - s), "SPLError: ") && find(s, end, "SPL PANIC") && (at = memchr(s, '(', (size_t)(end - s))))
+    at++;
+  else
+    return false;
+  const char *paren = memchr(at, '(', (size_t)(end - at));
+  if (!paren) return false;
+  const char *fn = paren;
+  while (fn > at && fn[-1] != ':') fn--;
+  set_kind(r);
+  kb_reason_set(&r->code, "SPL PANIC", 9);
+  kb_reason_set(&r->name, fn, (size_t)(paren - fn));
+  kb_reason_set(&r->message, at, (size_t)(fn - at > 1 ? fn - at - 1 : 0));
+  return true;
+}
+
 static kb_line_kind reason_line(const char *s, size_t n, kb_reason *r) {
   const char *end = s + n, *p;
   if (STARTS(s, n, "BUG: ")) {
@@ -401,6 +422,7 @@ static kb_line_kind reason_line(const char *s, size_t n, kb_reason *r) {
     kb_reason_set(&r->message, p, (size_t)(q - p));
     return KB_LINE_REASON;
   }
+  if (spl_panic_reason(s, end, r)) return KB_LINE_REASON;
   if (STARTS(s, n, "Kernel panic - not syncing: ")) {
     set_kind(r);
     kb_reason_set(&r->code, "Kernel panic", 12);

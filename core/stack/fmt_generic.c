@@ -194,10 +194,34 @@ static bool generic_other_format(const char *s, size_t n) {
   return false;
 }
 
+/* An exception named anywhere in a line no format took ("[ERROR] ... Fatal error
+ * compiling: java.lang.IllegalAccessError: class ..."): a qualified type ending in
+ * Exception or Error, followed by ':'. It gives no stack, but a reason whose words the
+ * matcher can look up when nothing else is pasted. */
+static bool exception_mention(const char *s, size_t n, kb_reason *r) {
+  for (size_t i = 0; i + 10 < n; i++) {
+    if (!(i == 0 || s[i - 1] == ' ' || s[i - 1] == '(') || !islower((unsigned char)s[i])) continue;
+    size_t j = i, dots = 0, last = i;
+    while (j < n && (isalnum((unsigned char)s[j]) || s[j] == '.' || s[j] == '_' || s[j] == '$')) {
+      if (s[j] == '.') dots++, last = j + 1;
+      j++;
+    }
+    if (j >= n || s[j] != ':' || dots < 1 || !isupper((unsigned char)s[last])) continue;
+    size_t tl = j - last;
+    bool named = (tl > 9 && memcmp(s + j - 9, "Exception", 9) == 0) || (tl > 5 && memcmp(s + j - 5, "Error", 5) == 0);
+    if (!named) continue;
+    kb_reason_set(&r->kind, "exception", 9);
+    kb_reason_set(&r->name, s + i, j - i);
+    kb_reason_set(&r->message, s + j + 1, n - j - 1);
+    return true;
+  }
+  return false;
+}
+
 static kb_line_kind generic_classify(const char *s, size_t n, kb_stack *cur, kb_frame *f, kb_reason *r) {
   kb_span line = kb_span_of(s, n);
   kb_frame tmp = {0};
-  if (!generic_frame(line, &tmp)) return KB_LINE_NONE;
+  if (!generic_frame(line, &tmp)) return !cur && exception_mention(s, n, r) ? KB_LINE_REASON : KB_LINE_NONE;
   if (cur && generic_other_format(s, n)) {
     kb_frame_release(&tmp);
     return KB_LINE_NONE;

@@ -514,23 +514,23 @@ static void test_signature_edges(void) {
   s = hand_stack("windows", NULL, 0);
   CHECK_STR(s.v[0].signature, "");
   kb_stacks_release(&s);
-  /* 255 bytes at most, cut between frames */
+  /* 1024 bytes at most, cut between frames */
   spec many[40];
   for (size_t i = 0; i < N(many); i++) many[i] = (spec){"nt", "RtlCopyMemoryNonTemporalWithSomeLongName", NULL};
   s = hand_stack("windows", many, N(many));
   const char *sig = s.v[0].signature;
-  CHECK(strlen(sig) <= 255);
-  CHECK(strlen(sig) > 200);
+  CHECK(strlen(sig) <= 1024);
+  CHECK(strlen(sig) > 900);
   CHECK(kb_str_endswith(sig, "nt!RtlCopyMemoryNonTemporalWithSomeLongName"));
   CHECK(!(s.v[0].frames[N(many) - 1].flags & KB_FRAME_SIGNATURE));
   kb_stacks_release(&s);
-  /* a first frame longer than 255 bytes is cut to fit */
-  char longname[400];
+  /* a first frame longer than 1024 bytes is cut to fit */
+  char longname[1500];
   memset(longname, 'x', sizeof longname - 1);
   longname[sizeof longname - 1] = '\0';
   const spec one[] = {{NULL, longname, NULL}};
   s = hand_stack("native", one, 1);
-  CHECK(strlen(s.v[0].signature) == 255);
+  CHECK(strlen(s.v[0].signature) == 1024);
   kb_stacks_release(&s);
   /* hostile frames: norms are never NULL or empty; an unknown platform reads as native */
   const spec junk[] = {{NULL, NULL, NULL}, {"", "", ""}, {"x", "()", NULL}, {NULL, "   ", NULL}};
@@ -563,7 +563,7 @@ static void test_hostile_names(void) {
     const spec sp[] = {{text[0], text[1], text[2]}, {NULL, text[0], NULL}, {text[2], NULL, text[1]}};
     kb_stacks s = hand_stack(platforms[round % N(platforms)], sp, N(sp));
     for (size_t i = 0; i < N(sp); i++) CHECK(s.v[0].frames[i].norm && s.v[0].frames[i].norm[0]);
-    CHECK(s.v[0].signature && strlen(s.v[0].signature) <= 255);
+    CHECK(s.v[0].signature && strlen(s.v[0].signature) <= 1024);
     kb_stacks_release(&s);
   }
 }

@@ -31,6 +31,7 @@
 #define GAMMA 3.0
 #define DELTA 0.1
 #define PREFIX_FACTOR 0.3 /* generic helpers (memcpy, collections, go/types) weigh less */
+#define KEY_MISSING_FACTOR 0.75 /* the query's follow-up frame is not in the candidate */
 #define MAX_FRAMES 64      /* frames of each stack compared */
 #define MAX_QUERY_STACKS 16
 #define MAX_CANDIDATES 256 /* candidate stacks aligned per query stack */
@@ -46,6 +47,7 @@ typedef struct wframe {
   double w;
   int pos;          /* position in the original stack */
   bool top;         /* among the first two counted frames */
+  bool key;         /* the follow-up frame: the last frame of the signature (as !analyze) */
   const kb_frame *src; /* the query's frame (NULL for indexed stacks) */
 } wframe;
 
@@ -97,6 +99,7 @@ static void query_weights(kb_index *ix, const kb_stack *q, wstack *ws) {
     w->pos = (int)i;
     w->top = ws->n < 2;
     w->src = f;
+    w->key = (f->flags & KB_FRAME_SIGNATURE) && (i + 1 >= q->nframes || !(q->frames[i + 1].flags & KB_FRAME_SIGNATURE));
     w->w = frame_weight((int)ws->n, frame_df(ix, f->norm), n) * (f->flags & KB_FRAME_PREFIX ? PREFIX_FACTOR : 1);
     ws->total += w->w;
     ws->n++;
@@ -207,12 +210,15 @@ static double align(const wstack *a, const wstack *b, kb_match_pair **pairs, siz
   *pairs = kb_xcalloc(n < m ? n + 1 : m + 1, sizeof **pairs);
   *npairs = 0;
   *top_agree = false;
+  bool has_key = false, key_aligned = false;
+  for (size_t i = 0; i < n; i++) has_key |= a->v[i].key;
   for (size_t i = n, j = m; i > 0 && j > 0;) {
     if (S(i, j) == S(i - 1, j)) i--;
     else if (S(i, j) == S(i, j - 1)) j--;
     else {
       (*pairs)[(*npairs)++] = (kb_match_pair){a->v[i - 1].pos, b->v[j - 1].pos, frame_label(&a->v[i - 1])};
       if (a->v[i - 1].top && b->v[j - 1].top) *top_agree = true;
+      key_aligned |= a->v[i - 1].key;
       i--, j--;
     }
   }
@@ -224,7 +230,10 @@ static double align(const wstack *a, const wstack *b, kb_match_pair **pairs, siz
     (*pairs)[*npairs - 1 - k] = t;
   }
   double denom = a->total + b->total;
-  return denom > 0 ? 2 * score / denom : 0;
+  double sim = denom > 0 ? 2 * score / denom : 0;
+  /* Frames above the follow-up frame are generic helpers; two crashes that share them
+   * but not the frame that called them are different crashes. */
+  return has_key && !key_aligned ? sim * KEY_MISSING_FACTOR : sim;
 }
 
 static void pairs_free(kb_match_pair *p, size_t n) {

@@ -32,7 +32,8 @@
  * recover handler that re-panics is not where it broke); append every other frame's norm,
  * joined with " | "; keep going after a PREFIX or UNSYMBOLIZED frame (in Go also after an
  * inlined call, printed "f(...)"), stop after the first frame that is neither. At most
- * 255 bytes: a frame that would not fit ends the walk (only a first frame is cut to fit).
+ * 1024 bytes (Socorro cuts at 255, but our signatures decide "exact" and a cut one would
+ * call two crashes the same when they differ after the cut): a frame that would not fit ends the walk (only a first frame is cut to fit).
  * A stack whose frames are all skipped gets its first frame's norm; no frames, "". The
  * frames used are flagged KB_FRAME_SIGNATURE. Signatures are built from norms, so they
  * compare as plain strings across debuggers ("mslbfoprovider!vmqcGetFirstMappedMNic"
@@ -46,7 +47,7 @@
 #include "stack/stack.h"
 #include "util/util.h"
 
-#define SIGNATURE_MAX 255
+#define SIGNATURE_MAX 1024
 
 /* ---- small helpers ---- */
 

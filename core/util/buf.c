@@ -24,7 +24,7 @@ void kb_buf_release(kb_buf *b) {
 
 void kb_buf_reset(kb_buf *b) {
   b->len = 0;
-  b->ptr[0] = '\0';
+  if (b->cap) b->ptr[0] = '\0'; /* the shared empty string is never written: threads share it */
   b->err = KB_BUF_OK;
 }
 
@@ -90,7 +90,7 @@ void kb_buf_addf(kb_buf *b, const char *fmt, ...) {
 }
 
 void kb_buf_truncate(kb_buf *b, size_t len) {
-  if (len >= b->len) return;
+  if (len >= b->len || !b->cap) return;
   b->len = len;
   b->ptr[len] = '\0';
 }

@@ -204,7 +204,9 @@ static int write_index(build *b, const char *dir, const kb_site *site, kb_build_
   if (w) {
     char count[32];
     snprintf(count, sizeof count, "%zu", b->n);
-    kb_index_set_meta(w, "schema_version", "2", &rc);
+    char version[16];
+    snprintf(version, sizeof version, "%d", KB_INDEX_SCHEMA_VERSION);
+    kb_index_set_meta(w, "schema_version", version, &rc);
     kb_index_set_meta(w, "generator", "kb " KB_GEN_VERSION, &rc);
     kb_index_set_meta(w, "built_at", site->built_at, &rc);
     kb_index_set_meta(w, "base_url", site->abs_base ? site->abs_base : site->base, &rc);

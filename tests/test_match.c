@@ -170,7 +170,8 @@ static void test_search_identifiers_and_hostile_input(void) {
   kb_index *ix = open_index();
   if (!ix) return;
   const char *finds[] = {"vmqcGetFirstMappedMNic", "KB2887595", "kb2887595", "MsLbfoProvider.sys", "0x0000000A",
-                         "IRQL_NOT_LESS_OR_EQUAL", "82599", "vmqcGetFirst", "hyper-v live migration"};
+                         "IRQL_NOT_LESS_OR_EQUAL", "82599", "vmqcGetFirst", "hyper-v live migration",
+                         "GetFirstMapped", "FirstMappedMNic"};
   for (size_t i = 0; i < sizeof finds / sizeof finds[0]; i++) {
     kb_search s;
     char *err = NULL;

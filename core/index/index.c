@@ -1,6 +1,6 @@
 /* index.c - write kb.sqlite, the index of a built site.
  *
- * On-disk format (schema version 2; `PRAGMA user_version` holds the version):
+ * On-disk format (schema version 3; `PRAGMA user_version` holds the version):
  *
  *   meta(key TEXT PRIMARY KEY, value TEXT)
  *       schema_version, generator, built_at (RFC 3339), base_url, incidents.
@@ -30,6 +30,10 @@
  *       tokenizer unicode61 with '_' as a token character, prefix indexes 2 and 3;
  *       default ranking bm25 with weights title 10, tags 5, summary 3, body 1,
  *       stacks 2, identifiers 8 (stored with the 'rank' config, so ORDER BY rank uses it).
+ *   fts_names: contentless FTS5 with the trigram tokenizer over the names an engineer
+ *       types part of (identifiers, and each distinct module and function of the stacks),
+ *       rowid = incidents.rowid: "GetFirstMapped" finds vmqcGetFirstMappedMNic, which
+ *       unicode61 keeps as one token.
  *
  * The file is written once, in one transaction, by one writer, then compacted (FTS5
  * 'optimize', VACUUM) and never modified again: readers open it read-only/immutable.
@@ -47,7 +51,7 @@
 
 struct kb_index_writer {
   sqlite3 *db;
-  sqlite3_stmt *ins_incident, *ins_term, *ins_ident, *ins_stack, *ins_frame, *ins_fts, *ins_meta;
+  sqlite3_stmt *ins_incident, *ins_term, *ins_ident, *ins_stack, *ins_frame, *ins_fts, *ins_names, *ins_meta;
   char errmsg[512];
 };
 
@@ -57,7 +61,6 @@ static const char schema_sql[] =
     "PRAGMA synchronous=OFF;"
     "PRAGMA cache_size=-32768;"
     "PRAGMA temp_store=MEMORY;"
-    "PRAGMA user_version=2;"
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
     "CREATE TABLE incidents(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, slug TEXT NOT NULL,"
     " url TEXT NOT NULL UNIQUE, title TEXT NOT NULL, date TEXT, date_unix INTEGER, summary TEXT,"
@@ -74,7 +77,8 @@ static const char schema_sql[] =
     " norm TEXT NOT NULL, flags INTEGER NOT NULL, df INTEGER NOT NULL DEFAULT 0);"
     "CREATE VIRTUAL TABLE fts USING fts5(title, tags, summary, body, stacks, identifiers,"
     " tokenize=\"unicode61 remove_diacritics 2 tokenchars '_'\", prefix='2 3');"
-    "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(10.0, 5.0, 3.0, 1.0, 2.0, 8.0)');";
+    "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(10.0, 5.0, 3.0, 1.0, 2.0, 8.0)');"
+    "CREATE VIRTUAL TABLE fts_names USING fts5(names, tokenize='trigram', content='');";
 
 /* Built after the rows are in: cheaper than maintaining them during the inserts. */
 static const char finish_sql[] =
@@ -91,7 +95,8 @@ static const char finish_sql[] =
     "INSERT INTO frame_stats SELECT f.norm, COUNT(DISTINCT s.incident), COUNT(DISTINCT f.stack)"
     " FROM frames f JOIN stacks s ON s.rowid = f.stack WHERE (f.flags & 1) = 0 GROUP BY f.norm;"
     "UPDATE frames SET df = coalesce((SELECT incidents FROM frame_stats WHERE frame_stats.norm = frames.norm), 0);"
-    "INSERT INTO fts(fts) VALUES('optimize');";
+    "INSERT INTO fts(fts) VALUES('optimize');"
+    "INSERT INTO fts_names(fts_names) VALUES('optimize');";
 
 static void writer_fail(kb_index_writer *w, int *rc, const char *what) {
   if (*rc) return;
@@ -130,6 +135,9 @@ kb_index_writer *kb_index_create(const char *path, char **err) {
     return NULL;
   }
   if (sqlite3_exec(w->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) writer_fail(w, &rc, "schema");
+  char version[48];
+  snprintf(version, sizeof version, "PRAGMA user_version=%d", KB_INDEX_SCHEMA_VERSION);
+  if (!rc && sqlite3_exec(w->db, version, NULL, NULL, NULL) != SQLITE_OK) writer_fail(w, &rc, "schema");
   if (!rc && sqlite3_exec(w->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) writer_fail(w, &rc, "begin");
   w->ins_incident = writer_prepare(w,
       "INSERT INTO incidents(id, slug, url, title, date, date_unix, summary, tags, categories,"
@@ -144,6 +152,7 @@ kb_index_writer *kb_index_create(const char *path, char **err) {
       " VALUES(?,?,?,?,?,?,?,?,?)", &rc);
   w->ins_fts = writer_prepare(w,
       "INSERT INTO fts(rowid, title, tags, summary, body, stacks, identifiers) VALUES(?,?,?,?,?,?,?)", &rc);
+  w->ins_names = writer_prepare(w, "INSERT INTO fts_names(rowid, names) VALUES(?,?)", &rc);
   w->ins_meta = writer_prepare(w, "INSERT OR REPLACE INTO meta(key, value) VALUES(?,?)", &rc);
   if (rc) {
     *err = kb_xasprintf("%s: %s", path, w->errmsg);
@@ -268,6 +277,29 @@ static void add_idents(kb_index_writer *w, sqlite3_int64 row, const kb_idents *i
   }
 }
 
+/* The trigram table's text: identifiers, then each distinct module and function. */
+static void add_names(kb_index_writer *w, sqlite3_int64 row, const kb_incident *inc, const char *idents, int *rc) {
+  if (*rc) return;
+  kb_buf b = KB_BUF_INIT;
+  kb_strlist seen = {0};
+  kb_buf_adds(&b, idents);
+  for (size_t i = 0; i < inc->md.stacks.n; i++)
+    for (size_t j = 0; j < inc->md.stacks.v[i].nframes; j++) {
+      const kb_frame *f = &inc->md.stacks.v[i].frames[j];
+      const char *parts[] = {f->module, f->function};
+      for (size_t k = 0; k < 2; k++) {
+        if (!parts[k] || kb_strlist_has(&seen, parts[k])) continue;
+        kb_strlist_push(&seen, parts[k]);
+        kb_buf_addf(&b, "\n%s", parts[k]);
+      }
+    }
+  sqlite3_bind_int64(w->ins_names, 1, row);
+  bind_text(w->ins_names, 2, b.ptr);
+  writer_step(w, w->ins_names, rc);
+  kb_strlist_release(&seen);
+  kb_buf_release(&b);
+}
+
 static void add_fts(kb_index_writer *w, sqlite3_int64 row, const kb_incident *inc, const char *stack_text, int *rc) {
   if (*rc) return;
   kb_buf tags = KB_BUF_INIT;
@@ -283,6 +315,7 @@ static void add_fts(kb_index_writer *w, sqlite3_int64 row, const kb_incident *in
   bind_text(q, 6, stack_text);
   bind_text(q, 7, idents);
   writer_step(w, q, rc);
+  add_names(w, row, inc, idents, rc);
   free(idents);
   kb_buf_release(&tags);
 }
@@ -330,7 +363,7 @@ const char *kb_index_errmsg(const kb_index_writer *w) { return w->errmsg; }
 
 static void writer_finalize(kb_index_writer *w) {
   sqlite3_stmt *all[] = {w->ins_incident, w->ins_term, w->ins_ident, w->ins_stack,
-                         w->ins_frame,    w->ins_fts,  w->ins_meta};
+                         w->ins_frame,    w->ins_fts,  w->ins_names, w->ins_meta};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) sqlite3_finalize(all[i]);
 }
 

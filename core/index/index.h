@@ -6,7 +6,7 @@
 
 #include "content/incident.h"
 
-#define KB_INDEX_SCHEMA_VERSION 2
+#define KB_INDEX_SCHEMA_VERSION 3
 #define KB_INDEX_FILE "kb.sqlite"
 
 typedef struct kb_index_writer kb_index_writer;

@@ -14,7 +14,7 @@
 #include "util/util.h"
 
 /* statement slots on the kb_index handle (reader.h): search uses 10..19 */
-enum { ST_COUNT = 10, ST_HITS, ST_BASE };
+enum { ST_COUNT = 10, ST_HITS, ST_BASE, ST_NAMES, ST_ONE };
 
 static bool has_word_char(const char *s, size_t n) {
   for (size_t i = 0; i < n; i++)
@@ -78,14 +78,14 @@ static int search_total(kb_index *ix, const char *fts, long long *total) {
 
 static int search_hits(kb_index *ix, const char *fts, int limit, int offset, kb_search *out) {
   sqlite3_stmt *st = kb_index_stmt(ix, ST_HITS,
-      "SELECT i.id, i.title, i.url, i.tags, snippet(fts, -1, char(1), char(2), '…', 16), rank"
+      "SELECT i.id, i.title, i.url, i.tags, snippet(fts, -1, char(1), char(2), '…', 16), rank, i.rowid"
       " FROM fts JOIN incidents i ON i.rowid = fts.rowid WHERE fts MATCH ? ORDER BY rank LIMIT ? OFFSET ?");
   if (!st) return -1;
   char *base = site_base(ix);
   sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
   sqlite3_bind_int(st, 2, limit);
   sqlite3_bind_int(st, 3, offset);
-  out->v = kb_xcalloc((size_t)limit, sizeof *out->v);
+  if (!out->v) out->v = kb_xcalloc((size_t)limit, sizeof *out->v);
   int step;
   while ((step = sqlite3_step(st)) == SQLITE_ROW && out->n < (size_t)limit) {
     kb_search_hit *h = &out->v[out->n++];
@@ -97,10 +97,90 @@ static int search_hits(kb_index *ix, const char *fts, int limit, int offset, kb_
     snippet_html(sqlite3_column_text(st, 4) ? (const char *)sqlite3_column_text(st, 4) : "", &sn);
     h->snippet = kb_buf_detach(&sn, NULL);
     h->score = round(-sqlite3_column_double(st, 5) * 1000) / 1000;
+    h->rowid = sqlite3_column_int64(st, 6);
   }
   sqlite3_reset(st);
   free(base);
   return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : -1;
+}
+
+/* `"abc" "def"` for the trigram table: the terms of 3 bytes or more (shorter ones cannot
+ * be looked up by trigrams), quotes doubled. NULL when there is none. */
+static char *names_query(const char *text) {
+  size_t len = strnlen(text, KB_SEARCH_MAX_QUERY);
+  kb_buf q = KB_BUF_INIT;
+  int terms = 0;
+  for (size_t i = 0; i < len && terms < KB_SEARCH_MAX_TERMS;) {
+    while (i < len && isspace((unsigned char)text[i])) i++;
+    size_t s = i;
+    while (i < len && !isspace((unsigned char)text[i])) i++;
+    if (i - s < 3) continue;
+    kb_buf_adds(&q, terms++ ? " \"" : "\"");
+    for (size_t k = s; k < i; k++) {
+      if (text[k] == '"') kb_buf_addc(&q, '"');
+      kb_buf_addc(&q, text[k]);
+    }
+    kb_buf_addc(&q, '"');
+  }
+  if (!terms) {
+    kb_buf_release(&q);
+    return NULL;
+  }
+  return kb_buf_detach(&q, NULL);
+}
+
+static bool has_rowid(const kb_search *s, long long rowid) {
+  for (size_t i = 0; i < s->n; i++)
+    if (s->v[i].rowid == rowid) return true;
+  return false;
+}
+
+/* One hit found only by part of a name: its summary stands in for a snippet. */
+static int names_hit(kb_index *ix, long long rowid, const char *base, kb_search_hit *h) {
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_ONE, "SELECT id, title, url, tags, summary FROM incidents WHERE rowid = ?");
+  if (!st) return -1;
+  sqlite3_bind_int64(st, 1, rowid);
+  int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : -1;
+  if (rc == 0) {
+    h->id = kb_xstrdup((const char *)sqlite3_column_text(st, 0));
+    h->title = kb_xstrdup((const char *)sqlite3_column_text(st, 1));
+    h->url = kb_xasprintf("%s%s", base, (const char *)sqlite3_column_text(st, 2) + 1);
+    h->tags = kb_xstrdup(sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "[]");
+    const char *sum = sqlite3_column_text(st, 4) ? (const char *)sqlite3_column_text(st, 4) : "";
+    kb_buf sn = KB_BUF_INIT;
+    kb_buf_add_html(&sn, sum, strlen(sum));
+    h->snippet = kb_buf_detach(&sn, NULL);
+    h->rowid = rowid;
+  }
+  sqlite3_reset(st);
+  return rc;
+}
+
+/* Part-of-a-name matches (trigram index) after the word matches, when there is room. */
+static int search_names(kb_index *ix, const char *text, int limit, kb_search *out) {
+  char *q = names_query(text);
+  if (!q) return 0;
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_NAMES, "SELECT rowid FROM fts_names WHERE fts_names MATCH ? LIMIT 200");
+  if (!st) {
+    free(q);
+    return -1;
+  }
+  char *base = site_base(ix);
+  long long rows[200];
+  size_t nrows = 0;
+  sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW && nrows < 200) rows[nrows++] = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  int rc = step == SQLITE_ROW || step == SQLITE_DONE ? 0 : -1;
+  for (size_t i = 0; rc == 0 && i < nrows; i++) {
+    if (has_rowid(out, rows[i])) continue;
+    out->total++;
+    if ((int)out->n < limit && names_hit(ix, rows[i], base, &out->v[out->n]) == 0) out->n++;
+  }
+  free(base);
+  free(q);
+  return rc;
 }
 
 int kb_search_run(kb_index *ix, const char *text, int limit, int offset, kb_search *out, char **err) {
@@ -113,6 +193,7 @@ int kb_search_run(kb_index *ix, const char *text, int limit, int offset, kb_sear
   if (!fts) return 0;
   int rc = search_total(ix, fts, &out->total);
   if (rc == 0) rc = search_hits(ix, fts, limit, offset, out);
+  if (rc == 0 && offset == 0) rc = search_names(ix, text, limit, out);
   if (rc) *err = kb_xasprintf("search: %s", sqlite3_errmsg(kb_index_db(ix)));
   free(fts);
   return rc;

@@ -15,7 +15,8 @@ typedef struct kb_search_hit {
   char *id, *title, *url;
   char *snippet; /* HTML: text escaped, hits wrapped in <mark> */
   char *tags;    /* JSON array text, as stored */
-  double score;  /* higher is better */
+  double score;  /* higher is better; 0 for hits found by part of a name */
+  long long rowid;
 } kb_search_hit;
 
 typedef struct kb_search {
@@ -29,7 +30,9 @@ typedef struct kb_search {
  * read as FTS5 syntax, terms ANDed, the last one a prefix ("vmqc" finds while typing).
  * Returns NULL when the text has no searchable term. Caller frees. */
 char *kb_search_fts_query(const char *text);
-/* Run a search; 0, or -1 with *err (caller frees). An empty query gives 0 results. */
+/* Run a search; 0, or -1 with *err (caller frees). An empty query gives 0 results.
+ * Word matches come first (bm25); on the first page, incidents whose identifiers or
+ * frame names contain every term as a substring (trigram index) follow. */
 int kb_search_run(kb_index *ix, const char *text, int limit, int offset, kb_search *out, char **err);
 void kb_search_release(kb_search *s); /* accepts NULL */
 /* {"query", "total", "results": [{"id","title","url","snippet","score","tags"}]} */

@@ -186,13 +186,34 @@ static const char *ident_label(const char *kind) {
   return kind;
 }
 
-static cJSON *incident_identifiers(const kb_incident *inc) {
+/* "<base>search?q=<value, percent-encoded>": a link that searches for `value`. */
+static char *search_href(const kb_site *s, const char *value) {
+  static const char hex[] = "0123456789ABCDEF";
+  kb_buf b = KB_BUF_INIT;
+  kb_buf_adds(&b, s->base);
+  kb_buf_adds(&b, "search?q=");
+  for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+    if (isalnum(*p) || strchr("-_.~", *p)) {
+      kb_buf_addc(&b, (char)*p);
+    } else {
+      kb_buf_addc(&b, '%');
+      kb_buf_addc(&b, hex[*p >> 4]);
+      kb_buf_addc(&b, hex[*p & 15]);
+    }
+  }
+  return kb_buf_detach(&b, NULL);
+}
+
+static cJSON *incident_identifiers(const kb_site *s, const kb_incident *inc) {
   cJSON *arr = cJSON_CreateArray();
   for (size_t i = 0; i < inc->idents.n; i++) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "kind", inc->idents.v[i].kind);
     cJSON_AddStringToObject(o, "label", ident_label(inc->idents.v[i].kind));
     cJSON_AddStringToObject(o, "value", inc->idents.v[i].value);
+    char *href = search_href(s, inc->idents.v[i].value);
+    cJSON_AddStringToObject(o, "href", href);
+    free(href);
     cJSON_AddItemToArray(arr, o);
   }
   return arr;
@@ -206,6 +227,9 @@ static cJSON *frame_object(const kb_frame *f, size_t pos) {
   cJSON_AddStringToObject(o, "offset", f->offset ? f->offset : "");
   cJSON_AddStringToObject(o, "address", f->address ? f->address : "");
   cJSON_AddStringToObject(o, "raw", f->raw);
+  cJSON_AddStringToObject(o, "norm", f->norm ? f->norm : "");
+  cJSON_AddBoolToObject(o, "skipped", (f->flags & KB_FRAME_SKIP) != 0);
+  cJSON_AddBoolToObject(o, "signature", (f->flags & KB_FRAME_SIGNATURE) != 0);
   return o;
 }
 
@@ -217,6 +241,9 @@ static cJSON *incident_stacks(const kb_incident *inc) {
     cJSON_AddNumberToObject(o, "number", (double)(i + 1));
     cJSON_AddStringToObject(o, "format", st->format);
     cJSON_AddNumberToObject(o, "frame_count", (double)st->nframes);
+    if (st->signature) cJSON_AddStringToObject(o, "signature", st->signature);
+    if (st->reason.kind) cJSON_AddStringToObject(o, "reason_kind", st->reason.kind);
+    if (st->reason.name && !st->bugcheck) cJSON_AddStringToObject(o, "reason_name", st->reason.name);
     if (st->bugcheck) {
       char hex[16];
       snprintf(hex, sizeof hex, "0x%X", st->bugcheck);
@@ -231,17 +258,175 @@ static cJSON *incident_stacks(const kb_incident *inc) {
   return arr;
 }
 
+/* ---- related incidents: the ones sharing normalized frames (not skipped) or tags ---- */
+
+#define RELATED_MAX 5
+#define RELATED_GROUP_MAX 500 /* a frame or tag shared by more incidents tells nothing */
+
+typedef struct rel_post {
+  const char *key; /* a frame's norm or a tag (borrowed from the incidents) */
+  size_t inc;
+} rel_post;
+
+typedef struct rel_list {
+  rel_post *v;
+  size_t n, cap;
+} rel_list;
+
+typedef struct site_rel {
+  size_t idx[RELATED_MAX];
+  unsigned frames[RELATED_MAX], tags[RELATED_MAX];
+  size_t n;
+} site_rel;
+
+static int rel_post_cmp(const void *a, const void *b) {
+  const rel_post *x = a, *y = b;
+  int c = strcmp(x->key, y->key);
+  return c ? c : (x->inc > y->inc) - (x->inc < y->inc);
+}
+
+static int str_cmp(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+static void rel_push(rel_list *l, const char *key, size_t inc) {
+  if (l->n == l->cap) {
+    l->cap = l->cap ? l->cap * 2 : 256;
+    l->v = kb_xrealloc(l->v, l->cap * sizeof *l->v);
+  }
+  l->v[l->n++] = (rel_post){key, inc};
+}
+
+/* Sort by (key, incident) and drop duplicates. */
+static void rel_finish(rel_list *l) {
+  if (!l->n) return;
+  qsort(l->v, l->n, sizeof *l->v, rel_post_cmp);
+  size_t w = 1;
+  for (size_t r = 1; r < l->n; r++)
+    if (rel_post_cmp(&l->v[r], &l->v[w - 1]) != 0) l->v[w++] = l->v[r];
+  l->n = w;
+}
+
+/* The distinct frames (norms, not skipped) of an incident, sorted; caller frees. */
+static const char **incident_norms(const kb_incident *inc, size_t *n) {
+  size_t cap = 0;
+  for (size_t i = 0; i < inc->md.stacks.n; i++) cap += inc->md.stacks.v[i].nframes;
+  const char **v = kb_xmalloc((cap ? cap : 1) * sizeof *v);
+  size_t k = 0;
+  for (size_t i = 0; i < inc->md.stacks.n; i++)
+    for (size_t j = 0; j < inc->md.stacks.v[i].nframes; j++) {
+      const kb_frame *f = &inc->md.stacks.v[i].frames[j];
+      if (f->norm && *f->norm && !(f->flags & KB_FRAME_SKIP)) v[k++] = f->norm;
+    }
+  if (k) qsort(v, k, sizeof *v, str_cmp);
+  size_t w = 0;
+  for (size_t r = 0; r < k; r++)
+    if (!w || strcmp(v[r], v[w - 1]) != 0) v[w++] = v[r];
+  *n = w;
+  return v;
+}
+
+/* Add 1 to count[j] for every other incident j filed under `key`. */
+static void rel_count(const rel_list *l, const char *key, size_t self, unsigned *count) {
+  size_t lo = 0, hi = l->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (strcmp(l->v[mid].key, key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  size_t end = lo;
+  while (end < l->n && strcmp(l->v[end].key, key) == 0) end++;
+  if (end - lo > RELATED_GROUP_MAX) return;
+  for (size_t k = lo; k < end; k++)
+    if (l->v[k].inc != self) count[l->v[k].inc]++;
+}
+
+/* For every incident, the RELATED_MAX others that share the most: a shared frame
+ * counts three times a shared tag; ties go to the newer incident. */
+static site_rel *related_compute(const kb_site *s) {
+  site_rel *rel = kb_xcalloc(s->n ? s->n : 1, sizeof *rel);
+  rel_list frames = {0}, tags = {0};
+  for (size_t i = 0; i < s->n; i++) {
+    size_t nn;
+    const char **norms = incident_norms(s->incidents[i], &nn);
+    for (size_t k = 0; k < nn; k++) rel_push(&frames, norms[k], i);
+    free(norms);
+    for (size_t t = 0; t < s->incidents[i]->tags.n; t++) rel_push(&tags, s->incidents[i]->tags.v[t], i);
+  }
+  rel_finish(&frames);
+  rel_finish(&tags);
+  unsigned *fc = kb_xcalloc(s->n ? s->n : 1, sizeof *fc), *tc = kb_xcalloc(s->n ? s->n : 1, sizeof *tc);
+  for (size_t i = 0; i < s->n; i++) {
+    size_t nn;
+    const char **norms = incident_norms(s->incidents[i], &nn);
+    for (size_t k = 0; k < nn; k++) rel_count(&frames, norms[k], i, fc);
+    free(norms);
+    const kb_strlist *tl = &s->incidents[i]->tags;
+    for (size_t t = 0; t < tl->n; t++) {
+      bool dup = false;
+      for (size_t u = 0; u < t && !dup; u++) dup = strcmp(tl->v[u], tl->v[t]) == 0;
+      if (!dup) rel_count(&tags, tl->v[t], i, tc);
+    }
+    site_rel *r = &rel[i];
+    for (size_t j = 0; j < s->n; j++) {
+      unsigned score = 3 * fc[j] + tc[j];
+      if (!score) continue;
+      size_t at = r->n;
+      while (at > 0 && 3 * r->frames[at - 1] + r->tags[at - 1] < score) at--;
+      if (at < RELATED_MAX) {
+        size_t last = r->n < RELATED_MAX ? r->n : RELATED_MAX - 1;
+        for (size_t m = last; m > at; m--) {
+          r->idx[m] = r->idx[m - 1];
+          r->frames[m] = r->frames[m - 1];
+          r->tags[m] = r->tags[m - 1];
+        }
+        r->idx[at] = j;
+        r->frames[at] = fc[j];
+        r->tags[at] = tc[j];
+        if (r->n < RELATED_MAX) r->n++;
+      }
+      fc[j] = tc[j] = 0;
+    }
+  }
+  free(fc);
+  free(tc);
+  free(frames.v);
+  free(tags.v);
+  return rel;
+}
+
+static cJSON *related_json(const kb_site *s, const kb_incident *inc, const site_rel *r) {
+  cJSON *arr = cJSON_CreateArray();
+  for (size_t k = 0; r && k < r->n; k++) {
+    const kb_incident *other = s->incidents[r->idx[k]];
+    cJSON *o = incident_card(s, other);
+    kb_buf why = KB_BUF_INIT;
+    if (r->frames[k]) kb_buf_addf(&why, "%u shared frame%s", r->frames[k], r->frames[k] == 1 ? "" : "s");
+    if (r->tags[k]) {
+      kb_buf_adds(&why, why.len ? " · tags " : "tags ");
+      size_t shown = 0;
+      for (size_t t = 0; t < inc->tags.n; t++)
+        if (kb_strlist_has(&other->tags, inc->tags.v[t])) kb_buf_addf(&why, "%s%s", shown++ ? ", " : "", inc->tags.v[t]);
+    }
+    cJSON_AddStringToObject(o, "why", why.len ? why.ptr : "");
+    kb_buf_release(&why);
+    cJSON_AddItemToArray(arr, o);
+  }
+  return arr;
+}
+
 /* Front matter links shown as links: only http(s) URLs that pass the sanitizer. */
 static bool is_web_url(const char *u) {
   return (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0) && kb_url_is_safe(u, strlen(u));
 }
 
-static int write_incident(kb_site *s, const kb_incident *inc) {
+static int write_incident(kb_site *s, const kb_incident *inc, const site_rel *rel) {
   cJSON *ctx = page_context(s, inc->title, inc->url);
   cJSON *o = incident_card(s, inc);
   cJSON_AddStringToObject(o, "body", inc->md.html);
   cJSON_AddStringToObject(o, "slug", inc->slug);
-  cJSON *ids = incident_identifiers(inc);
+  cJSON *related = related_json(s, inc, rel);
+  cJSON_AddBoolToObject(o, "has_related", cJSON_GetArraySize(related) > 0);
+  cJSON_AddItemToObject(o, "related", related);
+  cJSON *ids = incident_identifiers(s, inc);
   cJSON_AddBoolToObject(o, "has_identifiers", cJSON_GetArraySize(ids) > 0);
   cJSON_AddItemToObject(o, "identifiers", ids);
   cJSON *stacks = incident_stacks(inc);
@@ -501,8 +686,9 @@ int kb_site_write(kb_site *s) {
   terms_collect(s, &tags, false);
   terms_collect(s, &cats, true);
   int rc = write_home(s);
+  site_rel *rel = related_compute(s);
   for (size_t i = 0; rc == 0 && i < s->n; i++) {
-    rc = write_incident(s, s->incidents[i]);
+    rc = write_incident(s, s->incidents[i], &rel[i]);
     for (size_t a = 0; rc == 0 && a < s->incidents[i]->aliases.n; a++)
       rc = write_alias(s, s->incidents[i]->aliases.v[a], s->incidents[i]);
   }
@@ -516,6 +702,7 @@ int kb_site_write(kb_site *s) {
     rc = copy_tree(s, static_dir, s->dir);
     free(static_dir);
   }
+  free(rel);
   terms_release(&tags);
   terms_release(&cats);
   return rc;

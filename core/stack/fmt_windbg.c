@@ -497,6 +497,9 @@ static kb_line_kind frame_line(const char *s, size_t n, kb_stack *cur, kb_frame 
     f->address = kb_xstrndup(a->s, a->n);
   }
   note_bugcheck(cur, f, &c);
+  /* a bare symbol (FAULTING_IP's, or the first of a bare list) may be a crash site
+   * printed apart from its stack: the driver folds it into a stack that has it */
+  if (c.count == 0) f->flags |= KB_FRAME_LONE;
   return KB_LINE_FRAME;
 }
 
@@ -537,8 +540,10 @@ static kb_line_kind continuation(const char *s, size_t n, kb_stack *cur) {
 }
 
 static bool is_header(const char *s, size_t n) {
+  /* FAULTING_IP names the crash site on the next line: when no STACK_TEXT was pasted it
+   * is all there is; when there is one, the driver folds this one-frame stack into it */
   static const char *const headers[] = {"STACK_TEXT:", "Child-SP", "ChildEBP", "# Child-SP", "# ChildEBP",
-                                        "FramePtr ReturnAd", NULL};
+                                        "FramePtr ReturnAd", "FAULTING_IP:", NULL};
   for (const char *const *h = headers; *h; h++)
     if (kb_fmt_starts(s, n, *h)) return true;
   return false;

@@ -680,6 +680,32 @@ static void parser_feed(parser *p, const char *s, size_t n) {
   gap_count(p);
 }
 
+/* A one-frame stack (a crash site printed apart: FAULTING_IP, RIP, "Probably caused by")
+ * whose frame another stack of the same format also has adds nothing: fold it into that
+ * stack (its reason included) so the full stack comes first. */
+static void stacks_fold_singles(kb_stacks *out) {
+  size_t kept = 0;
+  for (size_t i = 0; i < out->n; i++) {
+    kb_stack *st = &out->v[i];
+    kb_stack *into = NULL;
+    bool lone = st->nframes == 1 && (st->frames[0].flags & KB_FRAME_LONE);
+    for (size_t j = 0; lone && j < out->n && !into; j++) {
+      kb_stack *o = &out->v[j];
+      bool o_lone = o->nframes == 1 && (o->frames[0].flags & KB_FRAME_LONE);
+      if (j == i || o_lone || strcmp(o->format, st->format) != 0) continue;
+      for (size_t k = 0; k < o->nframes && !into; k++)
+        if (strcmp(o->frames[k].norm, st->frames[0].norm) == 0) into = o;
+    }
+    if (into) {
+      reason_merge(&into->reason, &st->reason);
+      stack_release(st);
+    } else {
+      out->v[kept++] = *st;
+    }
+  }
+  out->n = kept;
+}
+
 void kb_stacks_parse(const char *text, size_t len, kb_stacks *out) {
   parser p = {.out = out, .raw = KB_BUF_INIT, .held = KB_BUF_INIT, .scratch = KB_BUF_INIT};
   kb_buf clean = KB_BUF_INIT, tmp = KB_BUF_INIT, line = KB_BUF_INIT;
@@ -706,6 +732,7 @@ void kb_stacks_parse(const char *text, size_t len, kb_stacks *out) {
   parser_close(&p);
   /* a reason no stack took (an event-log bugcheck line, an error with no frames) */
   reason_merge(&out->reason, &p.pending);
+  stacks_fold_singles(out);
   kb_buf_release(&p.raw);
   kb_buf_release(&p.held);
   kb_buf_release(&p.scratch);

@@ -86,7 +86,9 @@ enum MHD_Result kb_srv_api_match(kb_srv_req *r) {
     fprintf(stderr, "kb serve: match: %s\n", err);
     rc = kb_srv_send_error(r, 500, "the index could not be read");
   } else {
-    rc = kb_srv_send_json(r, 200, kb_match_to_json(&q, &m));
+    cJSON *o = kb_match_to_json(&q, &m);
+    kb_srv_match_add_stacks(o, &m);
+    rc = kb_srv_send_json(r, 200, o);
   }
   free(err);
   kb_match_release(&m);

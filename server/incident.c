@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "stack/stack.h"
 #include "util/util.h"
 
 /* Statement slots on the kb_index (match.c uses 0-5, search.c 10-12). */
@@ -44,7 +45,7 @@ static int add_identifiers(kb_index *ix, cJSON *o, sqlite3_int64 rowid) {
 
 static int add_frames(kb_index *ix, cJSON *stack, sqlite3_int64 stack_rowid) {
   sqlite3_stmt *st = kb_index_stmt(ix, ST_FRAMES,
-                                   "SELECT pos, module, function, offset, file, line, norm FROM frames WHERE stack = ? ORDER BY pos");
+                                   "SELECT pos, module, function, offset, file, line, norm, flags FROM frames WHERE stack = ? ORDER BY pos");
   if (!st) return -1;
   sqlite3_bind_int64(st, 1, stack_rowid);
   cJSON *arr = cJSON_AddArrayToObject(stack, "frames");
@@ -59,6 +60,8 @@ static int add_frames(kb_index *ix, cJSON *stack, sqlite3_int64 stack_rowid) {
     if (sqlite3_column_int(st, 5) > 0) cJSON_AddNumberToObject(f, "line", sqlite3_column_int(st, 5));
     else cJSON_AddNullToObject(f, "line");
     add_text(f, "norm", st, 6);
+    cJSON_AddBoolToObject(f, "skipped", (sqlite3_column_int(st, 7) & KB_FRAME_SKIP) != 0);
+    cJSON_AddBoolToObject(f, "signature", (sqlite3_column_int(st, 7) & KB_FRAME_SIGNATURE) != 0);
     cJSON_AddItemToArray(arr, f);
   }
   sqlite3_reset(st);

@@ -166,6 +166,10 @@ enum MHD_Result kb_srv_page_render(kb_srv_req *r, unsigned status, const char *n
                                    cJSON *data);
 enum MHD_Result kb_srv_page_search(kb_srv_req *r);
 enum MHD_Result kb_srv_page_match(kb_srv_req *r);
+/* Add "stack" (which stack of the incident matched, null when matched by text) to
+ * every result of a kb_match_to_json body. */
+struct kb_match;
+void kb_srv_match_add_stacks(cJSON *result, const struct kb_match *m);
 
 /* ---- api.c ---- */
 enum MHD_Result kb_srv_api_search(kb_srv_req *r);

@@ -101,6 +101,15 @@ static bool macos_reason(kb_span s, kb_reason *r) {
     kb_reason_set(&r->message, s.p, s.n);
     return r->message != NULL && *r->message;
   }
+  /* a kernel panic: "panic(cpu 1 caller 0xffffff7fadbeaa0e): VERIFY3(...) failed (...)" */
+  if (kb_span_eat(&s, "panic(cpu ")) {
+    const char *close = memchr(s.p, ')', s.n);
+    if (!close || close + 2 > s.p + s.n || close[1] != ':') return false;
+    kb_reason_set(&r->kind, "panic", 5);
+    kb_reason_set(&r->code, "kernel panic", 12);
+    kb_reason_set(&r->message, close + 2, (size_t)(s.p + s.n - close - 2));
+    return true;
+  }
   return false;
 }
 

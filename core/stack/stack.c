@@ -331,6 +331,14 @@ static void buf_drop_front(kb_buf *b, size_t k) {
   b->len -= k;
 }
 
+/* `', '` or `", "`: the separator of a traceback printed as a Python or JSON list of
+ * lines ("['Traceback (most recent call last):\n', '  File ...\n', ...]"). */
+static size_t list_item_len(const char *s, size_t n) {
+  if (n >= 4 && (s[0] == '\'' || s[0] == '"') && s[1] == ',' && s[2] == ' ' && (s[3] == '\'' || s[3] == '"'))
+    return 4;
+  return 0;
+}
+
 /* "web-1    | ", "aurora-worker-1   | ": docker compose's service prefix. */
 static size_t container_len(const char *s, size_t n) {
   size_t i = 0;
@@ -355,7 +363,8 @@ static void line_finish(kb_buf *b) {
   for (size_t i = 0; i < b->len; i++)
     if (b->ptr[i] == '\t') b->ptr[i] = ' ';
   while (lead < b->len && b->ptr[lead] == ' ') lead++;
-  size_t (*const prefixes[])(const char *, size_t) = {container_len, printk_level_len, syslog_len, timestamp_len};
+  size_t (*const prefixes[])(const char *, size_t) = {list_item_len, container_len, printk_level_len, syslog_len,
+                                                      timestamp_len};
   for (size_t p = 0; p < sizeof prefixes / sizeof prefixes[0]; p++) {
     k = prefixes[p](b->ptr + lead, b->len - lead);
     if (!k) continue;

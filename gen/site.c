@@ -171,6 +171,7 @@ static cJSON *incident_card(const kb_site *s, const kb_incident *inc) {
   add_dates(o, inc);
   cJSON_AddBoolToObject(o, "has_tags", inc->tags.n > 0);
   add_term_links(s, o, "tags", "tags", &inc->tags);
+  cJSON_AddBoolToObject(o, "has_categories", inc->categories.n > 0);
   add_term_links(s, o, "categories", "categories", &inc->categories);
   free(href);
   return o;

@@ -1,0 +1,250 @@
+// kb.js - makes the pages faster to use; every page works without it.
+//  - the search box in the header shows results as you type (GET /api/search,
+//    debounced), `/` or Ctrl-K focuses it, arrow keys and Enter pick a result;
+//  - the paste box (/match) matches as soon as a stack is pasted and swaps the
+//    answer in place (the same page the form gets from POST /match);
+//  - Ctrl-Enter (or Cmd-Enter) submits a textarea's form.
+// No framework, no inline script (the server's CSP forbids it). Text from the
+// server is put in the page as text; the only markup taken from it is <mark> in
+// search snippets, copied element by element from an inert <template>.
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var base = script ? script.src.replace(/kb\.js(\?.*)?$/, "") : "/";
+  var DEBOUNCE_MS = 120, LIMIT = 8;
+
+  function byId(id) { return document.getElementById(id); }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text) e.textContent = text;
+    return e;
+  }
+  function timing(name, start) {
+    try { performance.measure(name, { start: start, end: performance.now() }); } catch (e) { /* old browsers */ }
+  }
+
+  // ---- marking the query's terms in titles (as the server does on /search) ----
+  function terms(q) {
+    return (q.match(/[0-9A-Za-z_\u0080-\uffff]+/g) || []).slice(0, 32).map(function (t) { return t.toLowerCase(); });
+  }
+  function isWord(ch) { return /[0-9A-Za-z_\u0080-\uffff]/.test(ch); }
+  function appendMarked(parent, text, ts) {
+    var low = text.toLowerCase(), i = 0, plain = 0;
+    if (low.length !== text.length) { parent.appendChild(document.createTextNode(text)); return; }
+    while (i < text.length) {
+      var best = 0, start = i === 0 || !isWord(text.charAt(i - 1));
+      for (var k = 0; k < ts.length; k++) {
+        var t = ts[k];
+        if ((start || t.length >= 3) && t.length > best && low.substr(i, t.length) === t) best = t.length;
+      }
+      if (!best) { i++; continue; }
+      if (i > plain) parent.appendChild(document.createTextNode(text.slice(plain, i)));
+      parent.appendChild(el("mark", null, text.substr(i, best)));
+      i += best;
+      plain = i;
+    }
+    if (plain < text.length) parent.appendChild(document.createTextNode(text.slice(plain)));
+  }
+  // A snippet is escaped text with hits in <mark>: keep the text and the marks only.
+  function appendSnippet(parent, html) {
+    var tpl = document.createElement("template");
+    tpl.innerHTML = html;
+    var nodes = tpl.content.childNodes;
+    for (var i = 0; i < nodes.length; i++) {
+      var n = nodes[i];
+      if (n.nodeType === 3) parent.appendChild(document.createTextNode(n.nodeValue.replace(/\s+/g, " ")));
+      else if (n.nodeType === 1 && n.nodeName === "MARK") parent.appendChild(el("mark", null, n.textContent));
+      else if (n.nodeType === 1) parent.appendChild(document.createTextNode(n.textContent));
+    }
+  }
+
+  // ---- the header's search box ----
+  function setupSuggest() {
+    var input = byId("kb-q"), box = byId("kb-suggest"), list = byId("kb-suggest-list");
+    var foot = byId("kb-suggest-foot"), status = byId("kb-suggest-status");
+    if (!input || !box || !list || !window.fetch) return;
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-controls", "kb-suggest-list");
+    input.setAttribute("aria-expanded", "false");
+    var timer = 0, seq = 0, active = -1, items = [], cache = Object.create(null), ctl = null, lastQ = "";
+
+    function open() { box.hidden = false; input.setAttribute("aria-expanded", "true"); }
+    function close() {
+      box.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      active = -1;
+    }
+    function searchUrl(q) { return base + "search?q=" + encodeURIComponent(q); }
+    function go(url) { close(); window.location.assign(url); }
+    function setActive(i) {
+      var opts = list.children;
+      if (active >= 0 && opts[active]) { opts[active].setAttribute("aria-selected", "false"); opts[active].classList.remove("on"); }
+      active = i;
+      if (i < 0 || !opts[i]) { input.removeAttribute("aria-activedescendant"); return; }
+      opts[i].setAttribute("aria-selected", "true");
+      opts[i].classList.add("on");
+      input.setAttribute("aria-activedescendant", opts[i].id);
+      if (opts[i].scrollIntoView) opts[i].scrollIntoView({ block: "nearest" });
+    }
+
+    function render(q, d, t0) {
+      var ts = terms(q);
+      list.textContent = "";
+      items = d.results || [];
+      active = -1;
+      input.removeAttribute("aria-activedescendant");
+      items.forEach(function (r, i) {
+        var li = el("li", "kb-opt");
+        li.id = "kb-opt-" + i;
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", "false");
+        var title = el("span", "kb-opt-title");
+        appendMarked(title, String(r.title || r.id || ""), ts);
+        li.appendChild(title);
+        if (r.snippet) {
+          var sn = el("span", "kb-opt-snippet");
+          appendSnippet(sn, String(r.snippet));
+          li.appendChild(sn);
+        }
+        li.addEventListener("mousedown", function (e) { e.preventDefault(); });
+        li.addEventListener("click", function () { go(r.url); });
+        list.appendChild(li);
+      });
+      var total = d.total || 0;
+      foot.textContent = "";
+      if (total === 0) {
+        foot.appendChild(document.createTextNode("No incident matches every word. "));
+        var m = el("a", null, "Paste a stack instead");
+        m.href = base + "match";
+        foot.appendChild(m);
+      } else {
+        var a = el("a", null, total === 1 ? "1 result" : "See all " + total + " results");
+        a.href = searchUrl(q);
+        a.addEventListener("mousedown", function (e) { e.preventDefault(); });
+        foot.appendChild(a);
+        foot.appendChild(el("span", "kb-keys", " · ↑↓ to pick, Enter to open"));
+      }
+      status.textContent = total === 0 ? "No results" : total === 1 ? "1 result" : total + " results";
+      box.setAttribute("data-total", String(total));
+      open();
+      timing("kb-search", t0);
+      if (!performance.getEntriesByName("kb-first-result").length) performance.mark("kb-first-result");
+    }
+
+    function run(q, t0) {
+      var my = ++seq;
+      lastQ = q;
+      if (cache[q]) { render(q, cache[q], t0); return; }
+      if (ctl) ctl.abort();
+      ctl = window.AbortController ? new AbortController() : null;
+      fetch(base + "api/search?limit=" + LIMIT + "&q=" + encodeURIComponent(q),
+            { signal: ctl ? ctl.signal : undefined, headers: { Accept: "application/json" } })
+        .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+        .then(function (d) { cache[q] = d; if (my === seq) render(q, d, t0); })
+        .catch(function (e) {
+          if (e && e.name === "AbortError") return;
+          if (my === seq) { close(); status.textContent = "Search is not available; press Enter to search."; }
+        });
+    }
+
+    input.addEventListener("input", function () {
+      var t0 = performance.now();
+      if (!performance.getEntriesByName("kb-first-key").length) performance.mark("kb-first-key");
+      clearTimeout(timer);
+      var q = input.value.trim();
+      if (!q) { seq++; close(); status.textContent = ""; return; }
+      timer = setTimeout(function () { run(q, t0); }, DEBOUNCE_MS);
+    });
+    input.addEventListener("keydown", function (e) {
+      var n = list.children.length;
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        if (box.hidden) {
+          var q = input.value.trim();
+          if (q) { clearTimeout(timer); run(q, performance.now()); }
+          e.preventDefault();
+          return;
+        }
+        if (!n) return;
+        e.preventDefault();
+        if (e.key === "ArrowDown") setActive(active + 1 >= n ? 0 : active + 1);
+        else setActive(active <= 0 ? n - 1 : active - 1);
+      } else if (e.key === "Enter") {
+        if (!box.hidden && active >= 0 && items[active]) { e.preventDefault(); go(items[active].url); }
+      } else if (e.key === "Escape") {
+        if (!box.hidden) { e.preventDefault(); close(); }
+        else if (input.value) { e.preventDefault(); input.value = ""; }
+      } else if (e.key === "Home" || e.key === "End") {
+        if (!box.hidden && active >= 0 && n) { e.preventDefault(); setActive(e.key === "Home" ? 0 : n - 1); }
+      } else if (e.key === "Tab") {
+        close();
+      }
+    });
+    input.addEventListener("focus", function () {
+      var q = input.value.trim();
+      if (q && q === lastQ && cache[q]) render(q, cache[q], performance.now());
+    });
+    input.addEventListener("blur", function () { setTimeout(function () { if (document.activeElement !== input) close(); }, 150); });
+    document.addEventListener("click", function (e) { if (!box.contains(e.target) && e.target !== input) close(); });
+
+    document.addEventListener("keydown", function (e) {
+      var t = e.target, typing = t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.nodeName));
+      var ctrlK = (e.ctrlKey || e.metaKey) && !e.altKey && (e.key === "k" || e.key === "K");
+      if (ctrlK || (e.key === "/" && !typing && !e.ctrlKey && !e.metaKey && !e.altKey)) {
+        e.preventDefault();
+        input.focus();
+        input.select();
+      }
+    });
+  }
+
+  // ---- the paste box: match on paste, answer swapped in place ----
+  function setupPaste() {
+    var form = byId("kb-paste"), area = byId("stack"), out = byId("kb-match-out"), note = byId("kb-paste-note");
+    if (!form || !area || !out || !window.fetch || !window.DOMParser) return;
+    var busy = false;
+    function submit() {
+      if (busy || !area.value.trim()) return;
+      busy = true;
+      var t0 = performance.now(), noteText = note ? note.textContent : "";
+      if (note) note.textContent = "Matching…";
+      form.setAttribute("aria-busy", "true");
+      var body = new URLSearchParams();
+      body.set("stack", area.value);
+      fetch(form.action, { method: "POST", body: body, headers: { Accept: "text/html" } })
+        .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.text(); })
+        .then(function (html) {
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          var fresh = doc.getElementById("kb-match-out");
+          if (!fresh) throw new Error("no answer in the page");
+          out.textContent = "";
+          while (fresh.firstChild) out.appendChild(document.adoptNode(fresh.firstChild));
+          timing("kb-match", t0);
+          var h = byId("results-heading");
+          if (h) { h.setAttribute("tabindex", "-1"); }
+          if (note) note.textContent = noteText;
+        })
+        .catch(function () { form.submit(); })
+        .then(function () { busy = false; form.removeAttribute("aria-busy"); });
+    }
+    form.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
+    area.addEventListener("paste", function () { setTimeout(submit, 0); });
+  }
+
+  // ---- Ctrl-Enter submits a textarea's form ----
+  function setupCtrlEnter() {
+    document.addEventListener("keydown", function (e) {
+      var t = e.target;
+      if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey) || !t || t.nodeName !== "TEXTAREA" || !t.form) return;
+      e.preventDefault();
+      if (t.form.requestSubmit) t.form.requestSubmit();
+      else t.form.submit();
+    });
+  }
+
+  setupSuggest();
+  setupPaste();
+  setupCtrlEnter();
+})();

@@ -24,7 +24,6 @@
 
 #define MAX_FILES 1000000
 #define MAX_DEPTH 32
-#define MAX_TEMPLATE_BYTES ((size_t)4 << 20)
 
 typedef struct build {
   const kb_build_opts *o;
@@ -166,21 +165,6 @@ static int incident_cmp(const void *pa, const void *pb) {
   return c ? c : strcmp(a->id, b->id);
 }
 
-/* Loader for templates/<name>.mustache; names may have '/' but no "..". */
-static char *template_load(void *ctx, const char *name, size_t *len) {
-  const char *dir = ctx;
-  if (!name[0] || name[0] == '/' || strstr(name, "..") || strchr(name, '\\')) return NULL;
-  char *path = kb_xasprintf("%s/%s.mustache", dir, name);
-  kb_buf b;
-  kb_buf_init(&b, MAX_TEMPLATE_BYTES);
-  int rc = kb_file_read(path, &b);
-  free(path);
-  if (rc) {
-    kb_buf_release(&b);
-    return NULL;
-  }
-  return kb_buf_detach(&b, len);
-}
 
 static char *now_rfc3339(void) {
   char buf[40];
@@ -280,7 +264,7 @@ static int render_and_publish(build *b, kb_build_stats *st) {
   site.built_at = now_rfc3339();
   char *tmp = temp_dir_for(b->o->out_dir);
   site.dir = tmp;
-  site.templates = kb_tmpl_set_new(template_load, (void *)b->o->templates_dir);
+  site.templates = kb_tmpl_set_new(kb_tmpl_dir_loader, (void *)b->o->templates_dir);
   kb_remove_tree(tmp);
   int rc = kb_mkdirs(tmp);
   if (rc) kb_diags_add(&b->diags, KB_ERROR, tmp, 0, "cannot create: %s", strerror(errno));

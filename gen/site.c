@@ -62,7 +62,7 @@ int kb_site_base_parse(const char *base_url, char **base, char **abs_base) {
 
 bool kb_site_path_reserved(const char *url) {
   static const char *const exact[] = {"/", "/index.html", "/feed.xml", "/sitemap.xml", "/404.html",
-                                      "/kb.sqlite", "/style.css", NULL};
+                                      "/kb.sqlite", "/style.css", "/kb.js", "/kb-live.js", NULL};
   /* the server's routes (server/route.c) too, so a published page never hides behind one */
   static const char *const prefixes[] = {"/tags/", "/categories/", "/static/", "/search", "/match", "/api/",
                                          "/healthz", "/_kb/", NULL};

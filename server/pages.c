@@ -321,7 +321,7 @@ static enum MHD_Result render_search(kb_srv_req *r, const char *q, const search_
   cJSON_AddBoolToObject(data, "one_result", total == 1);
   cJSON_AddBoolToObject(data, "has_results", shown > 0);
   cJSON *tf = facet_list(r, tag_facet, q, f, true), *cf = facet_list(r, cat_facet, q, f, false);
-  cJSON_AddBoolToObject(data, "has_facets", *q && (cJSON_GetArraySize(tf) > 1 || cJSON_GetArraySize(cf) > 1 || filtering));
+  cJSON_AddBoolToObject(data, "has_facets", *q && (all.n >= 2 || filtering));
   cJSON_AddBoolToObject(data, "has_tag_facets", cJSON_GetArraySize(tf) > 0);
   cJSON_AddBoolToObject(data, "has_category_facets", cJSON_GetArraySize(cf) > 0);
   cJSON_AddItemToObject(data, "tag_facets", tf);

@@ -18,24 +18,8 @@
 #include "internal.h"
 #include "util/util.h"
 
-#define TEMPLATE_MAX ((size_t)4 << 20)
 #define SITE_TITLE "Incident knowledge base" /* as gen/site.c names the site */
 
-/* Loader for <templates>/<name>.mustache; names never climb out of the folder. */
-static char *template_load(void *ctx, const char *name, size_t *len) {
-  const char *dir = ctx;
-  if (!name[0] || name[0] == '/' || strstr(name, "..") || strchr(name, '\\')) return NULL;
-  char *path = kb_xasprintf("%s/%s.mustache", dir, name);
-  kb_buf b;
-  kb_buf_init(&b, TEMPLATE_MAX);
-  int rc = kb_file_read(path, &b);
-  free(path);
-  if (rc) {
-    kb_buf_release(&b);
-    return NULL;
-  }
-  return kb_buf_detach(&b, len);
-}
 
 /* "https://host/kb/" -> "/kb/"; "/kb/" stays. */
 static char *base_path(const char *base_url) {
@@ -93,7 +77,7 @@ static kb_srv_snap *snap_load(kb_server *s, unsigned long gen) {
   read_meta(snap, s->index_path);
   snap->base = base_path(snap->base_url);
   snap->site = site_object(snap);
-  snap->tmpl = kb_tmpl_set_new(template_load, s->templates_dir);
+  snap->tmpl = kb_tmpl_set_new(kb_tmpl_dir_loader, s->templates_dir);
   return snap;
 }
 

@@ -12,6 +12,7 @@
 struct kb_index {
   sqlite3 *db;
   long long incidents;
+  char *base_url;
   sqlite3_stmt *stmts[KB_INDEX_STMT_SLOTS];
 };
 
@@ -51,6 +52,12 @@ static int check_schema(kb_index *ix, const char *path, char **err) {
   }
   ix->incidents = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
+  st = NULL;
+  if (sqlite3_prepare_v2(ix->db, "SELECT value FROM meta WHERE key = 'base_url'", -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+    ix->base_url = kb_xstrdup((const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  if (!ix->base_url) ix->base_url = kb_xstrdup("/");
   return 0;
 }
 
@@ -80,12 +87,15 @@ void kb_index_close(kb_index *ix) {
   if (!ix) return;
   for (int i = 0; i < KB_INDEX_STMT_SLOTS; i++) sqlite3_finalize(ix->stmts[i]);
   sqlite3_close(ix->db);
+  free(ix->base_url);
   free(ix);
 }
 
 sqlite3 *kb_index_db(kb_index *ix) { return ix->db; }
 
 long long kb_index_incidents(const kb_index *ix) { return ix->incidents; }
+
+const char *kb_index_base_url(const kb_index *ix) { return ix->base_url; }
 
 sqlite3_stmt *kb_index_stmt(kb_index *ix, int slot, const char *sql) {
   if (slot < 0 || slot >= KB_INDEX_STMT_SLOTS) return NULL;

@@ -14,6 +14,9 @@ typedef struct kb_index kb_index;
 kb_index *kb_index_open(const char *path, char **err);
 void kb_index_close(kb_index *ix); /* accepts NULL */
 sqlite3 *kb_index_db(kb_index *ix);
+/* The site's base URL as the build recorded it ("/" or "https://host/kb/"); links to
+ * incidents are this plus their path without the leading '/'. Cached at open. */
+const char *kb_index_base_url(const kb_index *ix);
 /* Number of incidents (cached at open). */
 long long kb_index_incidents(const kb_index *ix);
 /* A prepared statement cached on the handle, reset and with bindings cleared; NULL

@@ -37,7 +37,7 @@
 #define MAX_CANDIDATES 256 /* candidate stacks aligned per query stack */
 
 /* statement slots on the kb_index handle (reader.h): match uses 0..9 */
-enum { ST_DF, ST_ROWS, ST_FRAMES, ST_INFO, ST_BASE, ST_RESULT, ST_TEXT };
+enum { ST_DF, ST_ROWS, ST_FRAMES, ST_INFO, ST_RESULT, ST_TEXT };
 
 #define TEXT_TERMS 12     /* words of the reason and top frames looked up when no stack scores */
 #define TEXT_SCORE_TOP 0.45
@@ -317,14 +317,6 @@ static bool signature_is_fallback(const kb_stack *q) {
   return true;
 }
 
-static char *site_base(kb_index *ix) {
-  sqlite3_stmt *st = kb_index_stmt(ix, ST_BASE, "SELECT value FROM meta WHERE key = 'base_url'");
-  char *b = NULL;
-  if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-    b = kb_xstrdup((const char *)sqlite3_column_text(st, 0));
-  if (st) sqlite3_reset(st);
-  return b ? b : kb_xstrdup("/");
-}
 
 static int fill_result(kb_index *ix, const best *b, const char *base, kb_match_result *r) {
   sqlite3_stmt *st = kb_index_stmt(ix, ST_RESULT,
@@ -459,7 +451,7 @@ int kb_match_run(kb_index *ix, const kb_stacks *query, int limit, kb_match *out,
   size_t nb = 0;
   for (size_t i = 0; i < query->n && i < MAX_QUERY_STACKS; i++) match_stack(ix, &query->v[i], &bs, &nb);
   if (nb) qsort(bs, nb, sizeof *bs, best_cmp);
-  char *base = site_base(ix);
+  const char *base = kb_index_base_url(ix);
   out->v = kb_xcalloc(nb > (size_t)limit ? nb : (size_t)limit, sizeof *out->v);
   int rc = 0;
   for (size_t i = 0; i < nb; i++) {
@@ -477,7 +469,6 @@ int kb_match_run(kb_index *ix, const kb_stacks *query, int limit, kb_match *out,
   }
   free(bs);
   if (rc == 0 && out->n == 0) rc = text_fallback(ix, query, limit, base, out);
-  free(base);
   if (rc) {
     *err = kb_xasprintf("index: %s", sqlite3_errmsg(kb_index_db(ix)));
     kb_match_release(out);

@@ -14,7 +14,7 @@
 #include "util/util.h"
 
 /* statement slots on the kb_index handle (reader.h): search uses 10..19 */
-enum { ST_COUNT = 10, ST_HITS, ST_BASE, ST_NAMES, ST_ONE };
+enum { ST_COUNT = 10, ST_HITS, ST_NAMES, ST_ONE };
 
 static bool has_word_char(const char *s, size_t n) {
   for (size_t i = 0; i < n; i++)
@@ -22,24 +22,30 @@ static bool has_word_char(const char *s, size_t n) {
   return false;
 }
 
-char *kb_search_fts_query(const char *text) {
+/* Append each whitespace-separated term of `text` as a quoted FTS5 string ("a""b" for
+ * a"b), separated by spaces (AND); terms shorter than min_len bytes, or without a letter
+ * or digit, are left out. Returns the number of terms written. */
+static int quote_terms(const char *text, size_t min_len, kb_buf *q) {
   size_t len = strnlen(text, KB_SEARCH_MAX_QUERY);
-  kb_buf q = KB_BUF_INIT;
   int terms = 0;
   for (size_t i = 0; i < len && terms < KB_SEARCH_MAX_TERMS;) {
     while (i < len && isspace((unsigned char)text[i])) i++;
     size_t s = i;
     while (i < len && !isspace((unsigned char)text[i])) i++;
-    if (i == s || !has_word_char(text + s, i - s)) continue;
-    if (terms++) kb_buf_addc(&q, ' ');
-    kb_buf_addc(&q, '"');
+    if (i - s < min_len || !has_word_char(text + s, i - s)) continue;
+    kb_buf_adds(q, terms++ ? " \"" : "\"");
     for (size_t k = s; k < i; k++) {
-      if (text[k] == '"') kb_buf_addc(&q, '"');
-      kb_buf_addc(&q, text[k]);
+      if (text[k] == '"') kb_buf_addc(q, '"');
+      kb_buf_addc(q, text[k]);
     }
-    kb_buf_addc(&q, '"');
+    kb_buf_addc(q, '"');
   }
-  if (!terms) {
+  return terms;
+}
+
+char *kb_search_fts_query(const char *text) {
+  kb_buf q = KB_BUF_INIT;
+  if (!quote_terms(text, 1, &q)) {
     kb_buf_release(&q);
     return NULL;
   }
@@ -57,14 +63,6 @@ static void snippet_html(const char *s, kb_buf *out) {
   }
 }
 
-static char *site_base(kb_index *ix) {
-  sqlite3_stmt *st = kb_index_stmt(ix, ST_BASE, "SELECT value FROM meta WHERE key = 'base_url'");
-  char *b = NULL;
-  if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-    b = kb_xstrdup((const char *)sqlite3_column_text(st, 0));
-  if (st) sqlite3_reset(st);
-  return b ? b : kb_xstrdup("/");
-}
 
 static int search_total(kb_index *ix, const char *fts, long long *total) {
   sqlite3_stmt *st = kb_index_stmt(ix, ST_COUNT, "SELECT count(*) FROM fts WHERE fts MATCH ?");
@@ -81,7 +79,7 @@ static int search_hits(kb_index *ix, const char *fts, int limit, int offset, kb_
       "SELECT i.id, i.title, i.url, i.tags, snippet(fts, -1, char(1), char(2), '…', 16), rank, i.rowid"
       " FROM fts JOIN incidents i ON i.rowid = fts.rowid WHERE fts MATCH ? ORDER BY rank LIMIT ? OFFSET ?");
   if (!st) return -1;
-  char *base = site_base(ix);
+  const char *base = kb_index_base_url(ix);
   sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
   sqlite3_bind_int(st, 2, limit);
   sqlite3_bind_int(st, 3, offset);
@@ -100,29 +98,14 @@ static int search_hits(kb_index *ix, const char *fts, int limit, int offset, kb_
     h->rowid = sqlite3_column_int64(st, 6);
   }
   sqlite3_reset(st);
-  free(base);
   return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : -1;
 }
 
 /* `"abc" "def"` for the trigram table: the terms of 3 bytes or more (shorter ones cannot
  * be looked up by trigrams), quotes doubled. NULL when there is none. */
 static char *names_query(const char *text) {
-  size_t len = strnlen(text, KB_SEARCH_MAX_QUERY);
   kb_buf q = KB_BUF_INIT;
-  int terms = 0;
-  for (size_t i = 0; i < len && terms < KB_SEARCH_MAX_TERMS;) {
-    while (i < len && isspace((unsigned char)text[i])) i++;
-    size_t s = i;
-    while (i < len && !isspace((unsigned char)text[i])) i++;
-    if (i - s < 3) continue;
-    kb_buf_adds(&q, terms++ ? " \"" : "\"");
-    for (size_t k = s; k < i; k++) {
-      if (text[k] == '"') kb_buf_addc(&q, '"');
-      kb_buf_addc(&q, text[k]);
-    }
-    kb_buf_addc(&q, '"');
-  }
-  if (!terms) {
+  if (!quote_terms(text, 3, &q)) {
     kb_buf_release(&q);
     return NULL;
   }
@@ -165,7 +148,7 @@ static int search_names(kb_index *ix, const char *text, int limit, kb_search *ou
     free(q);
     return -1;
   }
-  char *base = site_base(ix);
+  const char *base = kb_index_base_url(ix);
   long long rows[200];
   size_t nrows = 0;
   sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
@@ -178,7 +161,6 @@ static int search_names(kb_index *ix, const char *text, int limit, kb_search *ou
     out->total++;
     if ((int)out->n < limit && names_hit(ix, rows[i], base, &out->v[out->n]) == 0) out->n++;
   }
-  free(base);
   free(q);
   return rc;
 }

@@ -894,3 +894,18 @@ int kb_mustache_render(const char *name, const char *src, size_t len, const cJSO
   tmpl_free(t);
   return rc;
 }
+
+char *kb_tmpl_dir_loader(void *ctx, const char *name, size_t *len) {
+  const char *dir = ctx;
+  if (!name[0] || name[0] == '/' || strstr(name, "..") || strchr(name, '\\')) return NULL;
+  char *path = kb_xasprintf("%s/%s.mustache", dir, name);
+  kb_buf b;
+  kb_buf_init(&b, (size_t)4 << 20);
+  int rc = kb_file_read(path, &b);
+  free(path);
+  if (rc) {
+    kb_buf_release(&b);
+    return NULL;
+  }
+  return kb_buf_detach(&b, len);
+}

@@ -68,4 +68,9 @@ int kb_tmpl_set_render(kb_tmpl_set *set, const char *name, const cJSON *data, kb
 int kb_mustache_render(const char *name, const char *src, size_t len, const cJSON *data,
                        kb_tmpl_loader loader, void *ctx, kb_buf *out, char **err);
 
+/* A kb_tmpl_loader for templates kept as files: `ctx` is a folder (const char *), name
+ * "partials/card" reads <folder>/partials/card.mustache (at most 4 MiB). Names that could
+ * leave the folder (absolute, "..", backslash) load nothing. */
+char *kb_tmpl_dir_loader(void *ctx, const char *name, size_t *len);
+
 #endif

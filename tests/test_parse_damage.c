@@ -323,7 +323,30 @@ static void test_hostile_inputs(void) {
   free(t);
 }
 
+/* Upper-case one-letter "tags" are generics, not HTML: <A> in FnOnce<A> stays. */
+static void test_generic_parameters_kept(void) {
+  const char *text = "stack backtrace:\n"
+                     "   0: <F as core::ops::function::FnOnce<A>>::call_once\n"
+                     "   1: playground::main<B>\n"
+                     "   2: std::rt::lang_start\n";
+  kb_stacks s = {0};
+  kb_stacks_parse(text, strlen(text), &s);
+  CHECK(s.n == 1);
+  if (s.n == 1 && s.v[0].nframes >= 2) {
+    CHECK_CONTAINS(s.v[0].frames[0].function, "FnOnce<A>");
+    CHECK_CONTAINS(s.v[0].frames[1].function, "main<B>");
+  }
+  kb_stacks_release(&s);
+  /* while <b>bold</b> from a blog is still removed */
+  const char *html = "<b>nt!KeBugCheckEx</b>\n<b>nt!KiPageFault+0x23a</b>\n";
+  kb_stacks_parse(html, strlen(html), &s);
+  CHECK(s.n == 1 && s.v[0].nframes == 2);
+  if (s.n == 1) CHECK_STR(s.v[0].frames[0].function, "KeBugCheckEx");
+  kb_stacks_release(&s);
+}
+
 int main(void) {
+  RUN(test_generic_parameters_kept);
   RUN(test_seed_as_published);
   RUN(test_seed_clean_kv_and_analyze);
   RUN(test_seed_k_kn_and_bare_list);

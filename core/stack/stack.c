@@ -143,6 +143,8 @@ static size_t html_tag_len(const char *s, size_t n, bool *brk) {
   while (i < n && isalpha((unsigned char)s[i])) i++;
   size_t nl = i - name;
   if (nl == 0 || (i < n && s[i] != ' ' && s[i] != '>' && s[i] != '/')) return 0;
+  /* <A>, <B>, <T> are type parameters (FnOnce<A>, Foo<B>), <a> and <b> are HTML */
+  if (nl == 1 && isupper((unsigned char)s[name])) return 0;
   bool known = false;
   for (const char *const *t = html_tags; *t && !known; t++) known = strlen(*t) == nl && strncasecmp(*t, s + name, nl) == 0;
   if (!known) return 0;

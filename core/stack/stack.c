@@ -556,10 +556,15 @@ static void parser_take(parser *p, const kb_format *fmt, kb_line_kind k, kb_fram
     raw_add(p, s, n);
     reason_merge(&p->cur.reason, r); /* a frame may carry part of the reason */
     break;
-  case KB_LINE_HEADER:
+  case KB_LINE_HEADER: {
+    /* a header's own reason ("Exception in thread ... X: msg") wins over one seen before */
+    kb_reason before = p->pending;
+    memset(&p->pending, 0, sizeof p->pending);
     parser_open(p, fmt, true);
     reason_merge(&p->cur.reason, r);
+    reason_merge(&p->cur.reason, &before);
     break;
+  }
   case KB_LINE_REASON: parser_reason(p, fmt, r); break;
   case KB_LINE_CONT:
     if (p->fmt == fmt) raw_add(p, s, n);

@@ -229,6 +229,11 @@ static cJSON *frame_object(const kb_frame *f, size_t pos) {
   cJSON_AddStringToObject(o, "address", f->address ? f->address : "");
   cJSON_AddStringToObject(o, "raw", f->raw);
   cJSON_AddStringToObject(o, "norm", f->norm ? f->norm : "");
+  if (f->file) {
+    char *loc = f->line > 0 ? kb_xasprintf("%s:%d", f->file, f->line) : kb_xstrdup(f->file);
+    cJSON_AddStringToObject(o, "loc", loc);
+    free(loc);
+  }
   cJSON_AddBoolToObject(o, "skipped", (f->flags & KB_FRAME_SKIP) != 0);
   cJSON_AddBoolToObject(o, "signature", (f->flags & KB_FRAME_SIGNATURE) != 0);
   return o;
@@ -253,7 +258,14 @@ static cJSON *incident_stacks(const kb_incident *inc) {
       if (name) cJSON_AddStringToObject(o, "bugcheck_name", name);
     }
     cJSON *frames = cJSON_AddArrayToObject(o, "frames");
-    for (size_t j = 0; j < st->nframes; j++) cJSON_AddItemToArray(frames, frame_object(&st->frames[j], j));
+    bool sources = false, modules = false;
+    for (size_t j = 0; j < st->nframes; j++) {
+      cJSON_AddItemToArray(frames, frame_object(&st->frames[j], j));
+      sources = sources || st->frames[j].file;
+      modules = modules || (st->frames[j].module && *st->frames[j].module);
+    }
+    cJSON_AddBoolToObject(o, "has_sources", sources);
+    cJSON_AddBoolToObject(o, "has_modules", modules);
     cJSON_AddItemToArray(arr, o);
   }
   return arr;
@@ -533,6 +545,7 @@ static int write_terms(kb_site *s, site_terms *t) {
     cJSON_AddStringToObject(tctx, "name", t->v[i].name);
     cJSON_AddItemToObject(tctx, "incidents", cards(s, t->v[i].members, t->v[i].n));
     cJSON_AddNumberToObject(tctx, "count", (double)t->v[i].n);
+    cJSON_AddBoolToObject(tctx, "one", t->v[i].n == 1);
     if (!rc) rc = site_render(s, "term", tctx, turl);
     cJSON_Delete(tctx);
     free(turl);

@@ -288,7 +288,6 @@ static enum MHD_Result render_search(kb_srv_req *r, const char *q, const search_
   mark_terms_parse(&terms, q);
   cJSON *data = cJSON_CreateObject();
   cJSON_AddStringToObject(data, "q", q);
-  cJSON_AddStringToObject(data, "header_q", q);
   cJSON_AddBoolToObject(data, "has_query", *q != '\0');
   cJSON *tag_facet = cJSON_CreateObject(), *cat_facet = cJSON_CreateObject();
   cJSON *results = cJSON_AddArrayToObject(data, "results");
@@ -571,6 +570,9 @@ static enum MHD_Result render_match(kb_srv_req *r, const char *text, bool from_s
   cJSON_ArrayForEach(f, qframes) nskipped += json_true(f, "skipped");
   cJSON_AddNumberToObject(result, "frame_count", nframes);
   cJSON_AddNumberToObject(result, "skipped_count", nskipped);
+  bool sources = false;
+  cJSON_ArrayForEach(f, qframes) sources = sources || json_str(f, "loc");
+  cJSON_AddBoolToObject(result, "has_sources", sources);
   cJSON_AddBoolToObject(result, "many_stacks", q.n > 1);
   decorate_results(r, ix, result);
   cJSON *searches = top_frame_searches(r, qframes);

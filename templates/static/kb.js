@@ -129,6 +129,7 @@
       }
       status.textContent = total === 0 ? "No results" : total === 1 ? "1 result" : total + " results";
       box.setAttribute("data-total", String(total));
+      box.setAttribute("data-q", q);
       open();
       timing("kb-search", t0);
       if (!performance.getEntriesByName("kb-first-result").length) performance.mark("kb-first-result");
@@ -222,6 +223,7 @@
           out.textContent = "";
           while (fresh.firstChild) out.appendChild(document.adoptNode(fresh.firstChild));
           timing("kb-match", t0);
+          markScrollables();
           var h = byId("results-heading");
           if (h) { h.setAttribute("tabindex", "-1"); }
           if (note) note.textContent = noteText;
@@ -231,6 +233,20 @@
     }
     form.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
     area.addEventListener("paste", function () { setTimeout(submit, 0); });
+  }
+
+  // ---- boxes that scroll sideways (stacks, frame tables) take the keyboard focus ----
+  function markScrollables() {
+    var els = document.querySelectorAll("pre, .table-wrap");
+    for (var i = 0; i < els.length; i++) {
+      var e = els[i];
+      if (e.scrollWidth > e.clientWidth + 1 && !e.hasAttribute("tabindex")) e.setAttribute("tabindex", "0");
+    }
+  }
+  function setupScrollables() {
+    var t = 0;
+    markScrollables();
+    window.addEventListener("resize", function () { clearTimeout(t); t = setTimeout(markScrollables, 200); });
   }
 
   // ---- Ctrl-Enter submits a textarea's form ----
@@ -247,4 +263,5 @@
   setupSuggest();
   setupPaste();
   setupCtrlEnter();
+  setupScrollables();
 })();

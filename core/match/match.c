@@ -31,7 +31,7 @@
 #define GAMMA 3.0
 #define DELTA 0.1
 #define PREFIX_FACTOR 0.3 /* generic helpers (memcpy, collections, go/types) weigh less */
-#define KEY_MISSING_FACTOR 0.75 /* the query's follow-up frame is not in the candidate */
+#define KEY_MISSING_FACTOR 0.6 /* the query's follow-up frame is not in the candidate */
 #define MAX_FRAMES 64      /* frames of each stack compared */
 #define MAX_QUERY_STACKS 16
 #define MAX_CANDIDATES 256 /* candidate stacks aligned per query stack */
@@ -41,6 +41,7 @@ enum { ST_DF, ST_ROWS, ST_FRAMES, ST_INFO, ST_RESULT, ST_TEXT };
 
 #define TEXT_TERMS 12     /* words of the reason and top frames looked up when no stack scores */
 #define TEXT_SCORE_TOP 0.45
+#define THIN_SCORE 0.5 /* a frame match under this, crash sites apart, is thin: words may do better */
 
 typedef struct wframe {
   const char *norm; /* borrowed */
@@ -410,6 +411,26 @@ static char *text_query(const kb_stacks *q) {
   return kb_buf_detach(&b, NULL);
 }
 
+static bool has_result(const kb_match *m, const char *id) {
+  for (size_t i = 0; i < m->n; i++)
+    if (strcmp(m->v[i].id, id) == 0) return true;
+  return false;
+}
+
+static int result_cmp(const void *a, const void *b) {
+  double x = ((const kb_match_result *)a)->score, y = ((const kb_match_result *)b)->score;
+  return (x < y) - (x > y);
+}
+
+static void result_release(kb_match_result *r) {
+  free(r->id);
+  free(r->title);
+  free(r->url);
+  free(r->signature);
+  pairs_free(r->pairs, r->npairs);
+}
+
+/* Appends up to `limit` incidents not in `out` yet (out->v has room for them). */
 static int text_fallback(kb_index *ix, const kb_stacks *query, int limit, const char *base, kb_match *out) {
   char *fts = text_query(query);
   if (!fts) return 0;
@@ -424,9 +445,12 @@ static int text_fallback(kb_index *ix, const kb_stacks *query, int limit, const 
   sqlite3_bind_int(st, 2, limit);
   double top = 0;
   int step;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW && (int)out->n < limit) {
+  int added = 0;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW && added < limit) {
     double rank = -sqlite3_column_double(st, 3); /* bm25: higher is better after negation */
     if (top == 0) top = rank > 0 ? rank : 1;
+    if (has_result(out, (const char *)sqlite3_column_text(st, 0))) continue;
+    added++;
     kb_match_result *r = &out->v[out->n++];
     memset(r, 0, sizeof *r);
     r->id = kb_xstrdup((const char *)sqlite3_column_text(st, 0));
@@ -452,7 +476,11 @@ int kb_match_run(kb_index *ix, const kb_stacks *query, int limit, kb_match *out,
   for (size_t i = 0; i < query->n && i < MAX_QUERY_STACKS; i++) match_stack(ix, &query->v[i], &bs, &nb);
   if (nb) qsort(bs, nb, sizeof *bs, best_cmp);
   const char *base = kb_index_base_url(ix);
-  out->v = kb_xcalloc(nb > (size_t)limit ? nb : (size_t)limit, sizeof *out->v);
+  out->v = kb_xcalloc(nb + (size_t)limit, sizeof *out->v);
+  /* With no frame match, or only a thin one (low score, crash sites apart), the words of
+   * the crash reason get their say too: an exception message naming the failing bean beats
+   * one shared framework frame. */
+  bool thin = nb == 0 || (bs[0].score < THIN_SCORE && !bs[0].top_agree);
   int rc = 0;
   for (size_t i = 0; i < nb; i++) {
     if ((int)out->n < limit && rc == 0) {
@@ -468,7 +496,11 @@ int kb_match_run(kb_index *ix, const kb_stacks *query, int limit, kb_match *out,
     pairs_free(bs[i].pairs, bs[i].npairs);
   }
   free(bs);
-  if (rc == 0 && out->n == 0) rc = text_fallback(ix, query, limit, base, out);
+  if (rc == 0 && thin) {
+    rc = text_fallback(ix, query, limit, base, out);
+    if (out->n) qsort(out->v, out->n, sizeof *out->v, result_cmp);
+    while ((int)out->n > limit) result_release(&out->v[--out->n]);
+  }
   if (rc) {
     *err = kb_xasprintf("index: %s", sqlite3_errmsg(kb_index_db(ix)));
     kb_match_release(out);
@@ -478,14 +510,7 @@ int kb_match_run(kb_index *ix, const kb_stacks *query, int limit, kb_match *out,
 
 void kb_match_release(kb_match *m) {
   if (!m) return;
-  for (size_t i = 0; i < m->n; i++) {
-    kb_match_result *r = &m->v[i];
-    free(r->id);
-    free(r->title);
-    free(r->url);
-    free(r->signature);
-    pairs_free(r->pairs, r->npairs);
-  }
+  for (size_t i = 0; i < m->n; i++) result_release(&m->v[i]);
   free(m->v);
   memset(m, 0, sizeof *m);
 }

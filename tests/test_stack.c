@@ -117,7 +117,22 @@ static void test_identifiers(void) {
   kb_idents_release(&ids);
 }
 
+/* A reason in prose does not travel down to a stack pasted pages later. */
+static void test_reason_does_not_travel_far(void) {
+  kb_buf b = KB_BUF_INIT;
+  kb_buf_adds(&b, "TypeError: undefined is not a function\n");
+  for (int i = 0; i < 80; i++) kb_buf_addf(&b, "Some prose line %d about the outage and what we tried.\n", i);
+  kb_buf_adds(&b, "nt!KeBugCheckEx\nMsLbfoProvider!vmqcGetFirstMappedMNic+0xf\nNDIS!NdisReturnNetBufferLists+0x72\n");
+  kb_stacks s = {0};
+  kb_stacks_parse(b.ptr, b.len, &s);
+  CHECK(s.n == 1);
+  if (s.n == 1) CHECK(s.v[0].reason.name == NULL || strcmp(s.v[0].reason.name, "TypeError") != 0);
+  kb_stacks_release(&s);
+  kb_buf_release(&b);
+}
+
 int main(void) {
+  RUN(test_reason_does_not_travel_far);
   RUN(test_windbg_kv_with_args);
   RUN(test_escaped_backticks_and_frame_numbers);
   RUN(test_prose_is_not_a_stack);

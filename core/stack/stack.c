@@ -35,6 +35,7 @@ typedef struct parser {
   bool had_header;
   int gap;
   kb_reason pending;       /* a reason seen before its stack */
+  int pending_idle;        /* lines nobody took since then, while no stack was open */
   const char *pending_fmt; /* format that produced `pending` */
   kb_buf raw;
   kb_buf held;             /* previous unclassified line, for re-joining wrapped frames */
@@ -622,8 +623,17 @@ static bool parser_line(parser *p, const char *s, size_t n) {
   return parser_offer(p, s, n, false);
 }
 
+/* A reason waits for its stack (Go's "panic:" line above the goroutine, !analyze's
+ * BUGCHECK_CODE above STACK_TEXT), but not through pages of prose: a "TypeError" in one
+ * paragraph is not the reason of a stack pasted much further down. */
+#define PENDING_LIFETIME 60
+
 static void gap_count(parser *p) {
   if (p->fmt && ++p->gap > MAX_GAP) parser_close(p);
+  if (!p->fmt && !reason_empty(&p->pending) && ++p->pending_idle > PENDING_LIFETIME) {
+    reason_merge(&p->out->reason, &p->pending);
+    p->pending_idle = 0;
+  }
 }
 
 /* Only hexadecimal columns (and WinDbg's ':' separators): the first half of a WinDbg or
@@ -678,6 +688,7 @@ static void parser_feed(parser *p, const char *s, size_t n) {
   }
   if (parser_line(p, s, n)) {
     kb_buf_reset(&p->held);
+    p->pending_idle = 0;
     return;
   }
   if (n <= KB_STACK_MAX_LINE && is_columns_only(s, n)) {

@@ -1,4 +1,5 @@
 /* test_frontmatter.c - YAML front matter: types, key lines, errors with line numbers. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,7 +88,84 @@ static void test_deep_nesting_refused(void) {
   kb_buf_release(&b);
 }
 
+/* Hugo's TOML front matter between +++ lines. */
+static void test_toml(void) {
+  const char *text = "+++\n"
+                     "title = \"Crash in \\\"driver\\\" \\u00e9\"\n"
+                     "date = 2013-12-22T12:09:10+02:00\n"
+                     "draft = false   # not yet\n"
+                     "tags = [\"bsod\", 'hyper-v']\n"
+                     "categories = [\n  \"Windows\",\n]\n"
+                     "weight = 1_000\n"
+                     "site.name = \"kb\"\n"
+                     "[params]\n"
+                     "  source = 'https://example.org/x'\n"
+                     "  nested = { a = 1, b = [true, 2.5] }\n"
+                     "[[resources]]\n"
+                     "  name = \"one\"\n"
+                     "[[resources]]\n"
+                     "  name = \"two\"\n"
+                     "+++\nBody\n";
+  kb_frontmatter fm;
+  kb_diags d = {0};
+  CHECK(kb_frontmatter_parse("hugo.md", text, &fm, &d) == 0);
+  if (d.n) kb_diags_print(&d, stderr);
+  if (!fm.data) return;
+  CHECK_STR(cJSON_GetObjectItem(fm.data, "title")->valuestring, "Crash in \"driver\" é");
+  CHECK_STR(cJSON_GetObjectItem(fm.data, "date")->valuestring, "2013-12-22T12:09:10+02:00");
+  CHECK(cJSON_IsFalse(cJSON_GetObjectItem(fm.data, "draft")));
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(fm.data, "tags")) == 2);
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(fm.data, "categories")) == 1);
+  CHECK(cJSON_GetObjectItem(fm.data, "weight")->valuedouble == 1000);
+  CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(fm.data, "site"), "name")->valuestring, "kb");
+  cJSON *params = cJSON_GetObjectItem(fm.data, "params");
+  CHECK_STR(cJSON_GetObjectItem(params, "source")->valuestring, "https://example.org/x");
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(params, "nested"), "b")) == 2);
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(fm.data, "resources")) == 2);
+  CHECK(kb_frontmatter_line(&fm, "date") == 3);
+  CHECK(kb_frontmatter_line(&fm, "tags") == 5);
+  CHECK_STR(fm.body, "Body\n");
+  CHECK(fm.body_line == 19);
+  kb_frontmatter_release(&fm);
+  kb_diags_release(&d);
+}
+
+static void test_toml_errors(void) {
+  static const struct {
+    const char *text;
+    int line;
+    const char *msg;
+  } cases[] = {
+      {"+++\ntitle = \"x\"\n", 1, "never closed"},
+      {"+++\ntitle = \"x\"\ndate =\n+++\n", 3, "value"},
+      {"+++\ntitle = \"x\"\ntitle = \"y\"\n+++\n", 3, "duplicate"},
+      {"+++\ntitle = \"x\ntags = []\n+++\n", 2, "string"},
+      {"+++\ntitle = \"x\" junk\n+++\n", 2, "after the value"},
+      {"+++\n[params\n+++\n", 2, "not closed"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    kb_frontmatter fm;
+    kb_diags d = {0};
+    CHECK(kb_frontmatter_parse("bad.md", cases[i].text, &fm, &d) == -1);
+    if (d.n == 0 || d.v[0].line != cases[i].line || !strstr(d.v[0].msg, cases[i].msg))
+      harness_fail(__FILE__, __LINE__, "toml case %zu: got %d: %s", i, d.n ? d.v[0].line : 0, d.n ? d.v[0].msg : "-");
+    kb_diags_release(&d);
+  }
+  /* deep nesting is refused, not a stack overflow */
+  kb_buf b = KB_BUF_INIT;
+  kb_buf_adds(&b, "+++\nx = ");
+  for (int i = 0; i < 10000; i++) kb_buf_addc(&b, '[');
+  kb_buf_adds(&b, "\n+++\n");
+  kb_frontmatter fm;
+  kb_diags d = {0};
+  CHECK(kb_frontmatter_parse("deep.md", b.ptr, &fm, &d) == -1);
+  kb_diags_release(&d);
+  kb_buf_release(&b);
+}
+
 int main(void) {
+  RUN(test_toml);
+  RUN(test_toml_errors);
   RUN(test_typed_values_and_lines);
   RUN(test_no_front_matter);
   RUN(test_errors);

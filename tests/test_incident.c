@@ -100,6 +100,26 @@ static void test_defaults_from_file_name(void) {
   kb_diags_release(&d);
 }
 
+/* A Hugo post with TOML front matter imports as it is. */
+static void test_hugo_toml_post(void) {
+  kb_diags d = {0};
+  kb_incident *inc = parse("+++\ntitle = \"Disk full on db-7\"\ndate = 2021-06-01T10:00:00Z\n"
+                           "tags = [\"disk\", \"linux\"]\nslug = \"disk-full\"\naliases = [\"/old/disk/\"]\n"
+                           "[params]\nsource = \"https://example.org/x\"\n+++\nThe disk filled up.\n",
+                           &d);
+  CHECK(inc != NULL);
+  if (inc) {
+    CHECK_STR(inc->title, "Disk full on db-7");
+    CHECK(inc->has_date && inc->tz_min == 0);
+    CHECK(inc->tags.n == 2);
+    CHECK_STR(inc->url, "/incidents/disk-full/");
+    CHECK(inc->aliases.n == 1);
+    CHECK_CONTAINS(inc->md.html, "The disk filled up.");
+  }
+  kb_incident_free(inc);
+  kb_diags_release(&d);
+}
+
 static void test_draft_and_aliases(void) {
   kb_diags d = {0};
   kb_incident *inc = parse("---\ntitle: T\npublished: false\naliases: [/old/page, /older/]\n---\nx\n", &d);
@@ -217,6 +237,7 @@ int main(void) {
   RUN(test_seed_as_published);
   RUN(test_defaults_from_file_name);
   RUN(test_draft_and_aliases);
+  RUN(test_hugo_toml_post);
   RUN(test_error_cases);
   RUN(test_oversized_file);
   RUN(test_hostile_html);

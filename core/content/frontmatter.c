@@ -6,6 +6,7 @@
  * refused so a small file cannot expand into a huge document ("billion laughs"), and
  * nesting is bounded. Called by incident.c. */
 #include "content/frontmatter.h"
+#include "content/toml.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -196,12 +197,46 @@ static int is_fence_line(const char *s, const char *mark) {
   return *s == '\n' || *s == '\0';
 }
 
+/* Hugo's TOML front matter, between two `+++` lines. */
+static int toml_front_matter(const char *path, const char *text, kb_frontmatter *fm, kb_diags *diags) {
+  const char *start = strchr(text, '\n');
+  start = start ? start + 1 : text + strlen(text);
+  const char *s = start;
+  int line = 2;
+  while (*s && !is_fence_line(s, "+++")) {
+    const char *nl = strchr(s, '\n');
+    s = nl ? nl + 1 : s + strlen(s);
+    line += nl != NULL;
+  }
+  if (!*s) {
+    kb_diags_add(diags, KB_ERROR, path, 1, "front matter: opening '+++' is never closed");
+    goto err;
+  }
+  if ((size_t)(s - start) > KB_FRONTMATTER_MAX) {
+    kb_diags_add(diags, KB_ERROR, path, 1, "front matter: larger than %zu bytes", KB_FRONTMATTER_MAX);
+    goto err;
+  }
+  const char *msg = NULL;
+  int err_line = 0;
+  fm->data = kb_toml_parse(start, (size_t)(s - start), 2, fm->key_lines, &msg, &err_line);
+  if (!fm->data) {
+    kb_diags_add(diags, KB_ERROR, path, err_line, "front matter (TOML): %s", msg);
+    goto err;
+  }
+  const char *nl = strchr(s, '\n');
+  fm->body = nl ? nl + 1 : s + strlen(s);
+  fm->body_line = line + 1;
+  return 0;
+err:
+  kb_frontmatter_release(fm);
+  return -1;
+}
+
 int kb_frontmatter_parse(const char *path, const char *text, kb_frontmatter *fm, kb_diags *diags) {
   memset(fm, 0, sizeof *fm);
   fm->key_lines = cJSON_CreateObject();
+  if (is_fence_line(text, "+++")) return toml_front_matter(path, text, fm, diags);
   if (!is_fence_line(text, "---")) {
-    if (is_fence_line(text, "+++"))
-      kb_diags_add(diags, KB_WARN, path, 1, "TOML front matter (+++) is not supported; treated as body");
     fm->data = cJSON_CreateObject();
     fm->body = text;
     fm->body_line = 1;

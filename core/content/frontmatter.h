@@ -2,7 +2,8 @@
  * YAML into cJSON for the content model and the templates.
  *
  * Front matter is the Jekyll/Hugo form: the file starts with a line `---`, the YAML
- * follows, and a line `---` (or `...`) closes it. Files without it have an empty
+ * follows, and a line `---` (or `...`) closes it; Hugo's TOML between two `+++` lines
+ * is read too (toml.c). Files without it have an empty
  * front matter. Called by incident.c. */
 #ifndef KB_FRONTMATTER_H
 #define KB_FRONTMATTER_H

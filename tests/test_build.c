@@ -229,6 +229,50 @@ static void test_drafts_duplicates_and_reserved(void) {
   free(tmp);
 }
 
+/* SIGKILL in the middle of a build: the published site stays whole, and the next build
+ * removes the killed build's temporary folder. */
+static void test_killed_build_leaves_site_whole(void) {
+  char *tmp = harness_tmpdir("build-killed");
+  char *content = kb_path_join(tmp, "content"), *out_dir = kb_path_join(tmp, "public");
+  for (int i = 0; i < 1500; i++) {
+    char *p = kb_xasprintf("%s/n%04d.md", content, i);
+    char *text = kb_xasprintf("---\ntitle: Incident %d\ndate: 2020-01-02\n---\n%s\n```\nnt!KeBugCheckEx\n"
+                              "drv%d!Crash%d+0x1\nNDIS!NdisReturnNetBufferLists+0x72\n```\n",
+                              i, "Some text about what happened, how we found it and what fixed it.", i, i);
+    harness_write_file(p, text);
+    free(p);
+    free(text);
+  }
+  CHECK(kb_build(content, out_dir, NULL, NULL, NULL) == 0);
+  char *before = read_rel(out_dir, "index.html");
+  char *tpl = templates_dir();
+  /* start a build, kill it while it works (several attempts at different moments) */
+  for (int delay_ms = 50; delay_ms <= 400; delay_ms += 175) {
+    char *cmd = kb_xasprintf("'%s' build -q --content '%s' --templates '%s' --out '%s' & pid=$!; "
+                             "sleep %d.%03d; kill -9 $pid; wait $pid 2>/dev/null; true",
+                             harness_kb_binary(), content, tpl, out_dir, delay_ms / 1000, delay_ms % 1000);
+    harness_run_cmd(cmd, NULL, NULL);
+    free(cmd);
+    char *after = read_rel(out_dir, "index.html");
+    CHECK(after && before && strcmp(before, after) == 0);
+    free(after);
+    CHECK(exists(out_dir, "kb.sqlite"));
+    CHECK(exists(out_dir, "incidents/n0000/index.html") && exists(out_dir, "incidents/n1499/index.html"));
+  }
+  /* the next build succeeds and leaves no temporary folder behind */
+  CHECK(kb_build(content, out_dir, NULL, NULL, NULL) == 0);
+  char *listing = NULL, *ls = kb_xasprintf("ls -A '%s'", tmp);
+  harness_run_cmd(ls, &listing, NULL);
+  CHECK_STR(listing, "content\npublic\n");
+  free(listing);
+  free(ls);
+  free(tpl);
+  free(before);
+  free(content);
+  free(out_dir);
+  free(tmp);
+}
+
 static void test_usage(void) {
   char *out = NULL, *err = NULL;
   char *cmd = kb_xasprintf("'%s' --help", harness_kb_binary());
@@ -269,6 +313,7 @@ int main(void) {
   RUN(test_error_keeps_previous_site);
   RUN(test_template_error_is_atomic);
   RUN(test_drafts_duplicates_and_reserved);
+  RUN(test_killed_build_leaves_site_whole);
   RUN(test_usage);
   return harness_done();
 }

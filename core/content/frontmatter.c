@@ -9,6 +9,7 @@
 #include "content/toml.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -197,83 +198,69 @@ static int is_fence_line(const char *s, const char *mark) {
   return *s == '\n' || *s == '\0';
 }
 
-/* Hugo's TOML front matter, between two `+++` lines. */
-static int toml_front_matter(const char *path, const char *text, kb_frontmatter *fm, kb_diags *diags) {
-  const char *start = strchr(text, '\n');
-  start = start ? start + 1 : text + strlen(text);
-  const char *s = start;
+/* The front matter between the opening fence (line 1) and a closing line `close` (or
+ * `alt`): sets *start and *len to it, fm->body and fm->body_line after it. -1 on error. */
+static int fence_split(const char *path, const char *text, const char *close, const char *alt,
+                       const char **start, size_t *len, kb_frontmatter *fm, kb_diags *diags) {
+  const char *s = strchr(text, '\n');
+  s = s ? s + 1 : text + strlen(text);
+  *start = s;
   int line = 2;
-  while (*s && !is_fence_line(s, "+++")) {
+  while (*s && !is_fence_line(s, close) && !(alt && is_fence_line(s, alt))) {
     const char *nl = strchr(s, '\n');
     s = nl ? nl + 1 : s + strlen(s);
     line += nl != NULL;
   }
   if (!*s) {
-    kb_diags_add(diags, KB_ERROR, path, 1, "front matter: opening '+++' is never closed");
-    goto err;
+    kb_diags_add(diags, KB_ERROR, path, 1, "front matter: opening '%s' is never closed", close);
+    return -1;
   }
-  if ((size_t)(s - start) > KB_FRONTMATTER_MAX) {
+  *len = (size_t)(s - *start);
+  if (*len > KB_FRONTMATTER_MAX) {
     kb_diags_add(diags, KB_ERROR, path, 1, "front matter: larger than %zu bytes", KB_FRONTMATTER_MAX);
-    goto err;
-  }
-  const char *msg = NULL;
-  int err_line = 0;
-  fm->data = kb_toml_parse(start, (size_t)(s - start), 2, fm->key_lines, &msg, &err_line);
-  if (!fm->data) {
-    kb_diags_add(diags, KB_ERROR, path, err_line, "front matter (TOML): %s", msg);
-    goto err;
+    return -1;
   }
   const char *nl = strchr(s, '\n');
   fm->body = nl ? nl + 1 : s + strlen(s);
   fm->body_line = line + 1;
   return 0;
-err:
-  kb_frontmatter_release(fm);
-  return -1;
+}
+
+static cJSON *yaml_front_matter(const char *path, const char *start, size_t len, kb_frontmatter *fm,
+                                kb_diags *diags) {
+  fm_parser p = {.path = path, .line_base = 1, .diags = diags, .key_lines = fm->key_lines};
+  yaml_parser_initialize(&p.yaml);
+  yaml_parser_set_input_string(&p.yaml, (const unsigned char *)start, len);
+  cJSON *data = fm_document(&p);
+  yaml_parser_delete(&p.yaml);
+  return data;
+}
+
+/* Hugo's TOML front matter, between two `+++` lines. */
+static cJSON *toml_front_matter(const char *path, const char *start, size_t len, kb_frontmatter *fm,
+                                kb_diags *diags) {
+  const char *msg = NULL;
+  int err_line = 0;
+  cJSON *data = kb_toml_parse(start, len, 2, fm->key_lines, &msg, &err_line);
+  if (!data) kb_diags_add(diags, KB_ERROR, path, err_line, "front matter (TOML): %s", msg);
+  return data;
 }
 
 int kb_frontmatter_parse(const char *path, const char *text, kb_frontmatter *fm, kb_diags *diags) {
   memset(fm, 0, sizeof *fm);
   fm->key_lines = cJSON_CreateObject();
-  if (is_fence_line(text, "+++")) return toml_front_matter(path, text, fm, diags);
-  if (!is_fence_line(text, "---")) {
+  bool toml = is_fence_line(text, "+++");
+  if (!toml && !is_fence_line(text, "---")) {
     fm->data = cJSON_CreateObject();
     fm->body = text;
     fm->body_line = 1;
     return 0;
   }
-  const char *yaml_start = strchr(text, '\n');
-  yaml_start = yaml_start ? yaml_start + 1 : text + strlen(text);
-  int line = 2;
-  const char *s = yaml_start;
-  while (*s && !is_fence_line(s, "---") && !is_fence_line(s, "...")) {
-    const char *nl = strchr(s, '\n');
-    if (!nl) {
-      s += strlen(s);
-      break;
-    }
-    s = nl + 1;
-    line++;
-  }
-  if (!*s) {
-    kb_diags_add(diags, KB_ERROR, path, 1, "front matter: opening '---' is never closed");
-    goto err;
-  }
-  if ((size_t)(s - yaml_start) > KB_FRONTMATTER_MAX) {
-    kb_diags_add(diags, KB_ERROR, path, 1, "front matter: larger than %zu bytes", KB_FRONTMATTER_MAX);
-    goto err;
-  }
-  fm_parser p = {.path = path, .line_base = 1, .diags = diags, .key_lines = fm->key_lines};
-  yaml_parser_initialize(&p.yaml);
-  yaml_parser_set_input_string(&p.yaml, (const unsigned char *)yaml_start, (size_t)(s - yaml_start));
-  fm->data = fm_document(&p);
-  yaml_parser_delete(&p.yaml);
-  if (!fm->data) goto err;
-  const char *nl = strchr(s, '\n');
-  fm->body = nl ? nl + 1 : s + strlen(s);
-  fm->body_line = line + 1;
-  return 0;
-err:
+  const char *start;
+  size_t len;
+  if (fence_split(path, text, toml ? "+++" : "---", toml ? NULL : "...", &start, &len, fm, diags) == 0)
+    fm->data = toml ? toml_front_matter(path, start, len, fm, diags) : yaml_front_matter(path, start, len, fm, diags);
+  if (fm->data) return 0;
   kb_frontmatter_release(fm);
   return -1;
 }

@@ -300,6 +300,11 @@ static int rel_post_cmp(const void *a, const void *b) {
 
 static int str_cmp(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
+static int size_cmp(const void *a, const void *b) {
+  size_t x = *(const size_t *)a, y = *(const size_t *)b;
+  return (x > y) - (x < y);
+}
+
 static void rel_push(rel_list *l, const char *key, size_t inc) {
   if (l->n == l->cap) {
     l->cap = l->cap ? l->cap * 2 : 256;
@@ -337,8 +342,15 @@ static const char **incident_norms(const kb_incident *inc, size_t *n) {
   return v;
 }
 
+/* The incidents whose counts are not zero, so a pass touches only them, not all n. */
+typedef struct rel_touched {
+  size_t *v;
+  size_t n;
+} rel_touched;
+
 /* Add 1 to count[j] for every other incident j filed under `key`. */
-static void rel_count(const rel_list *l, const char *key, size_t self, unsigned *count) {
+static void rel_count(const rel_list *l, const char *key, size_t self, unsigned *count, const unsigned *other,
+                      rel_touched *touched) {
   size_t lo = 0, hi = l->n;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
@@ -348,8 +360,11 @@ static void rel_count(const rel_list *l, const char *key, size_t self, unsigned 
   size_t end = lo;
   while (end < l->n && strcmp(l->v[end].key, key) == 0) end++;
   if (end - lo > RELATED_GROUP_MAX) return;
-  for (size_t k = lo; k < end; k++)
-    if (l->v[k].inc != self) count[l->v[k].inc]++;
+  for (size_t k = lo; k < end; k++) {
+    size_t j = l->v[k].inc;
+    if (j == self) continue;
+    if (count[j]++ == 0 && other[j] == 0) touched->v[touched->n++] = j;
+  }
 }
 
 /* For every incident, the RELATED_MAX others that share the most: a shared frame
@@ -367,19 +382,24 @@ static site_rel *related_compute(const kb_site *s) {
   rel_finish(&frames);
   rel_finish(&tags);
   unsigned *fc = kb_xcalloc(s->n ? s->n : 1, sizeof *fc), *tc = kb_xcalloc(s->n ? s->n : 1, sizeof *tc);
+  rel_touched touched = {kb_xcalloc(s->n ? s->n : 1, sizeof *touched.v), 0};
   for (size_t i = 0; i < s->n; i++) {
     size_t nn;
     const char **norms = incident_norms(s->incidents[i], &nn);
-    for (size_t k = 0; k < nn; k++) rel_count(&frames, norms[k], i, fc);
+    touched.n = 0;
+    for (size_t k = 0; k < nn; k++) rel_count(&frames, norms[k], i, fc, tc, &touched);
     free(norms);
     const kb_strlist *tl = &s->incidents[i]->tags;
     for (size_t t = 0; t < tl->n; t++) {
       bool dup = false;
       for (size_t u = 0; u < t && !dup; u++) dup = strcmp(tl->v[u], tl->v[t]) == 0;
-      if (!dup) rel_count(&tags, tl->v[t], i, tc);
+      if (!dup) rel_count(&tags, tl->v[t], i, tc, fc, &touched);
     }
+    /* in incident order, so ties still go to the newer incident */
+    qsort(touched.v, touched.n, sizeof *touched.v, size_cmp);
     site_rel *r = &rel[i];
-    for (size_t j = 0; j < s->n; j++) {
+    for (size_t tj = 0; tj < touched.n; tj++) {
+      size_t j = touched.v[tj];
       unsigned score = 3 * fc[j] + tc[j];
       if (!score) continue;
       size_t at = r->n;
@@ -401,6 +421,7 @@ static site_rel *related_compute(const kb_site *s) {
   }
   free(fc);
   free(tc);
+  free(touched.v);
   free(frames.v);
   free(tags.v);
   return rel;

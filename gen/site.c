@@ -274,7 +274,7 @@ static cJSON *incident_stacks(const kb_incident *inc) {
 /* ---- related incidents: the ones sharing normalized frames (not skipped) or tags ---- */
 
 #define RELATED_MAX 5
-#define RELATED_GROUP_MAX 500 /* a frame or tag shared by more incidents tells nothing */
+#define RELATED_GROUP_MAX 100 /* a frame or tag shared by more incidents tells little (and costs) */
 
 typedef struct rel_post {
   const char *key; /* a frame's norm or a tag (borrowed from the incidents) */
@@ -300,10 +300,6 @@ static int rel_post_cmp(const void *a, const void *b) {
 
 static int str_cmp(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
-static int size_cmp(const void *a, const void *b) {
-  size_t x = *(const size_t *)a, y = *(const size_t *)b;
-  return (x > y) - (x < y);
-}
 
 static void rel_push(rel_list *l, const char *key, size_t inc) {
   if (l->n == l->cap) {
@@ -395,15 +391,16 @@ static site_rel *related_compute(const kb_site *s) {
       for (size_t u = 0; u < t && !dup; u++) dup = strcmp(tl->v[u], tl->v[t]) == 0;
       if (!dup) rel_count(&tags, tl->v[t], i, tc, fc, &touched);
     }
-    /* in incident order, so ties still go to the newer incident */
-    qsort(touched.v, touched.n, sizeof *touched.v, size_cmp);
     site_rel *r = &rel[i];
     for (size_t tj = 0; tj < touched.n; tj++) {
       size_t j = touched.v[tj];
       unsigned score = 3 * fc[j] + tc[j];
       if (!score) continue;
+      /* higher score first; ties to the newer incident (lower index: newest first) */
       size_t at = r->n;
-      while (at > 0 && 3 * r->frames[at - 1] + r->tags[at - 1] < score) at--;
+      while (at > 0 && (3 * r->frames[at - 1] + r->tags[at - 1] < score ||
+                        (3 * r->frames[at - 1] + r->tags[at - 1] == score && r->idx[at - 1] > j)))
+        at--;
       if (at < RELATED_MAX) {
         size_t last = r->n < RELATED_MAX ? r->n : RELATED_MAX - 1;
         for (size_t m = last; m > at; m--) {

@@ -15,6 +15,16 @@ int cmd_serve(int argc, char **argv);
 int cli_usage_error(const char *usage, const char *fmt, const char *arg);
 /* Parse a positive integer option value in [1, max]; false when it is not one. */
 bool cli_parse_count(const char *s, int max, int *out);
+/* The options `kb match` and `kb search` share: --site DIR, --json, --limit N, --help. */
+typedef struct cli_query_opts {
+  const char *site;
+  bool json;
+  int limit;
+} cli_query_opts;
+/* Parse them (`cmd` names the command in messages, `max` bounds --limit). Returns -1 when
+ * the command should go on (optind is at the first operand), else the exit status. */
+int cli_parse_query_opts(int argc, char **argv, const char *cmd, const char *usage, int max, cli_query_opts *o);
+
 /* `DIR/kb.sqlite`; caller frees. */
 char *cli_index_path(const char *site_dir);
 

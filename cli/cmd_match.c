@@ -129,29 +129,9 @@ out:
 }
 
 int cmd_match(int argc, char **argv) {
-  const char *site = "public";
-  bool json = false;
-  int limit = 10;
-  enum { OPT_SITE = 256, OPT_JSON, OPT_LIMIT };
-  static const struct option opts[] = {{"site", required_argument, NULL, OPT_SITE},
-                                       {"json", no_argument, NULL, OPT_JSON},
-                                       {"limit", required_argument, NULL, OPT_LIMIT},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  int c;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-    switch (c) {
-    case OPT_SITE: site = optarg; break;
-    case OPT_JSON: json = true; break;
-    case OPT_LIMIT:
-      if (!cli_parse_count(optarg, KB_MATCH_LIMIT_MAX, &limit))
-        return cli_usage_error(match_usage, "match: --limit must be a number from 1 to 100, not '%s'", optarg);
-      break;
-    case 'h': fputs(match_usage, stdout); return KB_EXIT_OK;
-    default: return cli_usage_error(match_usage, "match: unknown or incomplete option '%s'", argv[optind - 1]);
-    }
-  }
+  cli_query_opts o;
+  int st = cli_parse_query_opts(argc, argv, "match", match_usage, KB_MATCH_LIMIT_MAX, &o);
+  if (st >= 0) return st;
   if (argc - optind > 1) return cli_usage_error(match_usage, "match: more than one input '%s'", argv[optind + 1]);
-  return run_match(site, optind < argc ? argv[optind] : "-", json, limit);
+  return run_match(o.site, optind < argc ? argv[optind] : "-", o.json, o.limit);
 }

@@ -66,29 +66,9 @@ static int run_search(const char *site, const char *query, bool json, int limit)
 }
 
 int cmd_search(int argc, char **argv) {
-  const char *site = "public";
-  bool json = false;
-  int limit = 10;
-  enum { OPT_SITE = 256, OPT_JSON, OPT_LIMIT };
-  static const struct option opts[] = {{"site", required_argument, NULL, OPT_SITE},
-                                       {"json", no_argument, NULL, OPT_JSON},
-                                       {"limit", required_argument, NULL, OPT_LIMIT},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  int c;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-    switch (c) {
-    case OPT_SITE: site = optarg; break;
-    case OPT_JSON: json = true; break;
-    case OPT_LIMIT:
-      if (!cli_parse_count(optarg, KB_SEARCH_LIMIT_MAX, &limit))
-        return cli_usage_error(search_usage, "search: --limit must be a number from 1 to 100, not '%s'", optarg);
-      break;
-    case 'h': fputs(search_usage, stdout); return KB_EXIT_OK;
-    default: return cli_usage_error(search_usage, "search: unknown or incomplete option '%s'", argv[optind - 1]);
-    }
-  }
+  cli_query_opts o;
+  int st = cli_parse_query_opts(argc, argv, "search", search_usage, KB_SEARCH_LIMIT_MAX, &o);
+  if (st >= 0) return st;
   if (optind >= argc) return cli_usage_error(search_usage, "search: no query%s", "");
   kb_buf q;
   kb_buf_init(&q, KB_SEARCH_MAX_QUERY);
@@ -100,7 +80,7 @@ int cmd_search(int argc, char **argv) {
     kb_buf_release(&q);
     return cli_usage_error(search_usage, "search: query longer than %s bytes", "1024");
   }
-  int rc = run_search(site, q.ptr, json, limit);
+  int rc = run_search(o.site, q.ptr, o.json, o.limit);
   kb_buf_release(&q);
   return rc;
 }

@@ -61,6 +61,36 @@ bool cli_parse_count(const char *s, int max, int *out) {
   return true;
 }
 
+int cli_parse_query_opts(int argc, char **argv, const char *cmd, const char *usage, int max, cli_query_opts *o) {
+  enum { OPT_SITE = 256, OPT_JSON, OPT_LIMIT };
+  static const struct option opts[] = {{"site", required_argument, NULL, OPT_SITE},
+                                       {"json", no_argument, NULL, OPT_JSON},
+                                       {"limit", required_argument, NULL, OPT_LIMIT},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  *o = (cli_query_opts){"public", false, 10};
+  char msg[96];
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    switch (c) {
+    case OPT_SITE: o->site = optarg; break;
+    case OPT_JSON: o->json = true; break;
+    case OPT_LIMIT:
+      if (!cli_parse_count(optarg, max, &o->limit)) {
+        snprintf(msg, sizeof msg, "%s: --limit must be a number from 1 to %d, not '%%s'", cmd, max);
+        return cli_usage_error(usage, msg, optarg);
+      }
+      break;
+    case 'h': fputs(usage, stdout); return KB_EXIT_OK;
+    default:
+      snprintf(msg, sizeof msg, "%s: unknown or incomplete option '%%s'", cmd);
+      return cli_usage_error(usage, msg, argv[optind - 1]);
+    }
+  }
+  return -1;
+}
+
 char *cli_index_path(const char *site_dir) {
   size_t n = strlen(site_dir);
   char *p = malloc(n + 12);

@@ -119,16 +119,6 @@ static bool word_in(const char *list, const char *word) {
   return false;
 }
 
-/* Case-insensitive search for the lowercase `needle` in s[from..n); n if absent. */
-static size_t find_ci(const char *s, size_t n, size_t from, const char *needle) {
-  size_t m = strlen(needle);
-  for (size_t i = from; i + m <= n; i++) {
-    size_t k = 0;
-    while (k < m && to_lower(s[i + k]) == needle[k]) k++;
-    if (k == m) return i;
-  }
-  return n;
-}
 
 static const tag_rule *tag_lookup(const char *name) {
   for (size_t i = 0; i < sizeof tag_rules / sizeof tag_rules[0]; i++)
@@ -180,7 +170,7 @@ static bool style_is_safe(const char *v, size_t n) {
     if (!is_alpha(v[i]) && !is_digit(v[i]) && (v[i] == '\0' || !strchr(" #:;%,.-()!/", v[i])))
       return false;
   for (size_t i = 0; i < sizeof banned / sizeof banned[0]; i++)
-    if (find_ci(v, n, 0, banned[i]) < n) return false;
+    if (kb_text_find_ci(v, n, 0, banned[i]) < n) return false;
   return true;
 }
 
@@ -279,7 +269,7 @@ static void emit_attr(san *z, const tag_rule *t, const attr *a, bool *blank) {
   kb_html_attr_decode(a->val, a->val_len, &z->val);
   if (z->val.err || !attr_allowed(t, name, z->val.ptr, z->val.len)) return;
   if (strcmp(name, "target") == 0) {
-    if (z->val.len != 6 || find_ci(z->val.ptr, 6, 0, "_blank") != 0 || *blank) return;
+    if (z->val.len != 6 || kb_text_find_ci(z->val.ptr, 6, 0, "_blank") != 0 || *blank) return;
     *blank = true;
     kb_buf_adds(z->out, " target=\"_blank\"");
     return;
@@ -298,7 +288,7 @@ static size_t skip_raw(san *z, size_t i, const char *name) {
   strcat(close, name);
   size_t m = strlen(close);
   for (;;) {
-    size_t at = find_ci(z->s, z->n, i, close);
+    size_t at = kb_text_find_ci(z->s, z->n, i, close);
     if (at >= z->n) return z->n;
     size_t p = at + m;
     if (p >= z->n || is_space(z->s[p]) || z->s[p] == '/' || z->s[p] == '>') {
@@ -366,7 +356,7 @@ static size_t do_markup(san *z, size_t i) {
   if (is_alpha(c1)) return do_start_tag(z, i + 1);
   if (c1 == '/' && i + 2 < n && is_alpha(s[i + 2])) return do_end_tag(z, i + 2);
   if (c1 == '!' && i + 3 < n && s[i + 2] == '-' && s[i + 3] == '-') {
-    size_t at = find_ci(s, n, i + 2, "-->"); /* from i+2: "<!-->" is a whole comment */
+    size_t at = kb_text_find_ci(s, n, i + 2, "-->"); /* from i+2: "<!-->" is a whole comment */
     return at >= n ? n : at + 3;
   }
   if (c1 == '!' || c1 == '?' || c1 == '/') { /* doctype, CDATA, processing instruction */

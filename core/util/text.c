@@ -338,9 +338,8 @@ static bool is_space(char c) {
 }
 static char to_lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c; }
 
-/* Index of the first case-insensitive occurrence of `needle` in s[from..n), or n.
- * Needles are short tag names, so the naive search stays linear. */
-static size_t find_ci(const char *s, size_t n, size_t from, const char *needle) {
+/* Needles are short tag names, so the naive search stays linear. */
+size_t kb_text_find_ci(const char *s, size_t n, size_t from, const char *needle) {
   size_t m = strlen(needle);
   for (size_t i = from; i + m <= n; i++) {
     size_t k = 0;
@@ -397,7 +396,7 @@ static size_t text_tag(const char *s, size_t n, size_t i, kb_buf *out) {
   if (!closing && (strcmp(name, "script") == 0 || strcmp(name, "style") == 0)) {
     char close[sizeof name + 2] = "</";
     memcpy(close + 2, name, len + 1);
-    size_t at = find_ci(s, n, end, close);
+    size_t at = kb_text_find_ci(s, n, end, close);
     end = at >= n ? n : tag_end(s, n, at + 2);
     if (end < n) end++;
   }
@@ -409,7 +408,7 @@ static size_t text_tag(const char *s, size_t n, size_t i, kb_buf *out) {
 static size_t text_markup(const char *s, size_t n, size_t i, kb_buf *out, bool *literal) {
   *literal = false;
   if (i + 3 < n && memcmp(s + i, "<!--", 4) == 0) {
-    size_t at = find_ci(s, n, i + 2, "-->"); /* from i+2: "<!-->" is a whole comment */
+    size_t at = kb_text_find_ci(s, n, i + 2, "-->"); /* from i+2: "<!-->" is a whole comment */
     return at >= n ? n : at + 3;
   }
   if (i + 1 < n && (is_alpha(s[i + 1]) || (s[i + 1] == '/' && i + 2 < n && is_alpha(s[i + 2]))))

@@ -53,4 +53,8 @@ void kb_html_attr_decode(const char *s, size_t n, kb_buf *out);
  * and the content of <script> and <style> removed, entities decoded. */
 void kb_html_to_text(const char *s, size_t n, kb_buf *out);
 
+/* Index of the first ASCII-case-insensitive occurrence of the lowercase `needle` in
+ * s[from..n), or n when there is none. */
+size_t kb_text_find_ci(const char *s, size_t n, size_t from, const char *needle);
+
 #endif

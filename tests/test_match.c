@@ -20,9 +20,10 @@ static void build_site(void) {
   char *content = kb_path_join(tmp, "content");
   char *cmd = kb_xasprintf("cp -r '%s/content' '%s' && cat > '%s/hostile.md' <<'X'\n---\ntitle: Hostile <b>text</b>\n"
                            "id: hostile\n---\nA body about `<script>alert(1)</script>` and quoting \"x\" & more.\nX\n"
+                           "cp '%s'/tests/match/*.md '%s' && "
                            "'%s' build -q --content '%s' --templates '%s/templates' --out '%s'",
-                           harness_source_dir(), tmp, content, harness_kb_binary(), content, harness_source_dir(),
-                           site_dir);
+                           harness_source_dir(), tmp, content, harness_source_dir(), content, harness_kb_binary(),
+                           content, harness_source_dir(), site_dir);
   char *err = NULL;
   if (harness_run_cmd(cmd, NULL, &err) != 0) harness_fail(__FILE__, __LINE__, "build failed: %s", err);
   free(err);
@@ -166,6 +167,79 @@ static void test_match_json_contract(void) {
   kb_index_close(ix);
 }
 
+/* The result for `id` in `m`, or NULL. */
+static const kb_match_result *result_of(const kb_match *m, const char *id) {
+  for (size_t i = 0; i < m->n; i++)
+    if (strcmp(m->v[i].id, id) == 0) return &m->v[i];
+  return NULL;
+}
+
+/* A bugcheck code without frames (an event-log line) finds the incidents with that code,
+ * the one whose Arg1 agrees first, and never confidently. */
+static void test_bugcheck_code_without_frames(void) {
+  kb_index *ix = open_index();
+  if (!ix) return;
+  const char *p1[] = {"0x0000000000000014", "0x0000000000000021"};
+  double score_with_arg1 = 0;
+  for (int i = 0; i < 2; i++) {
+    char *line = kb_xasprintf("The computer has rebooted from a bugcheck.  The bugcheck was: 0x0000007c (%s, "
+                              "0x0000000000000002, 0x0000000000000000, 0x0000000000000000).", p1[i]);
+    kb_stacks q;
+    kb_match m = {0};
+    match_text(ix, line, &q, &m);
+    const kb_match_result *a = result_of(&m, "t-7c-14"), *b = result_of(&m, "kb-0003");
+    CHECK(a && b); /* t-7c-14 by its stack's reason, kb-0003 by the code its text names */
+    if (a && b) {
+      if (i == 0) CHECK(a->score > b->score);
+      else CHECK(a->score < score_with_arg1); /* the same incident, Arg1 no longer agrees */
+      score_with_arg1 = a->score;
+      CHECK_STR(a->confidence, "weak");
+      CHECK_STR(b->confidence, "weak");
+    }
+    kb_match_release(&m);
+    kb_stacks_release(&q);
+    free(line);
+  }
+  kb_index_close(ix);
+}
+
+/* A wrapping exception's trace (the tail of its cause's) finds the incident, weakly; the same
+ * exception quoting another name is not "exact". */
+static void test_wrapped_and_quoted_exceptions(void) {
+  kb_index *ix = open_index();
+  if (!ix) return;
+  const char *tail = "\tat com.example.orders.OrderService.find(OrderService.java:80)\n"
+                     "\tat com.example.web.OrderController.show(OrderController.java:35)\n"
+                     "\tat com.example.web.Dispatcher.invoke(Dispatcher.java:120)\n"
+                     "\tat com.example.web.Dispatcher.handle(Dispatcher.java:88)\n"
+                     "\tat com.example.web.Server.serve(Server.java:61)\n";
+  char *wrapped = kb_xasprintf("com.example.web.RequestFailedException: GET /orders/7 failed\n%s", tail);
+  kb_stacks q;
+  kb_match m = {0};
+  match_text(ix, wrapped, &q, &m);
+  CHECK(m.n > 0 && strcmp(m.v[0].id, "t-pool-orders") == 0);
+  if (m.n) CHECK_STR(m.v[0].confidence, "weak");
+  if (m.n) CHECK(m.v[0].score >= 0.6); /* aligned as the cause's tail, not as its top */
+  kb_match_release(&m);
+  kb_stacks_release(&q);
+  const char *names[] = {"orders", "payments"}, *want[] = {"exact", "strong"};
+  for (int i = 0; i < 2; i++) {
+    char *text = kb_xasprintf("com.example.pool.PoolExhaustedException: pool '%s' exhausted after 500 ms\n"
+                              "\tat com.example.pool.ConnectionPool.borrow(ConnectionPool.java:212)\n"
+                              "\tat com.example.pool.ConnectionPool.get(ConnectionPool.java:98)\n"
+                              "\tat com.example.orders.OrderRepository.load(OrderRepository.java:41)\n%s",
+                              names[i], tail);
+    match_text(ix, text, &q, &m);
+    CHECK(m.n > 0 && strcmp(m.v[0].id, "t-pool-orders") == 0);
+    if (m.n) CHECK_STR(m.v[0].confidence, want[i]);
+    kb_match_release(&m);
+    kb_stacks_release(&q);
+    free(text);
+  }
+  free(wrapped);
+  kb_index_close(ix);
+}
+
 static void test_search_identifiers_and_hostile_input(void) {
   kb_index *ix = open_index();
   if (!ix) return;
@@ -278,6 +352,8 @@ int main(void) {
   RUN(test_seed_forms_find_kb2887595);
   RUN(test_unrelated_is_not_confident);
   RUN(test_match_json_contract);
+  RUN(test_bugcheck_code_without_frames);
+  RUN(test_wrapped_and_quoted_exceptions);
   RUN(test_search_identifiers_and_hostile_input);
   RUN(test_damaged_index_refused);
   RUN(test_cli);

@@ -230,6 +230,9 @@ static void test_reason_lines(void) {
        "0x7C", "0x14 0x2 0x0 0x0"},
       {"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED_M (1000007e)\nArguments:\nArg1: ffffffffc0000005, code\n", "0x1000007E",
        "0xffffffffc0000005"},
+      /* WhoCrashed's summary */
+      {"(NETIO+0x10B62) Bugcheck code: 0x3B (0xC0000005, 0xFFFFF80C994C0B62, 0xFFFFB8001F646070, 0x0)\n", "0x3B",
+       "0xc0000005 0xfffff80c994c0b62 0xffffb8001f646070 0x0"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char *text = kb_xasprintf("%s%s", cases[i].lines, stack);
@@ -244,6 +247,40 @@ static void test_reason_lines(void) {
     kb_stacks_release(&s);
     free(text);
   }
+}
+
+/* KeBugCheckEx's arguments after the code are the parameters when the text gives none; a
+ * frameless event-log line gets the code's name. */
+static void test_keybugcheckex_arguments_are_the_params(void) {
+  kb_stacks s = {0};
+  parse_text("STACK_TEXT:\n"
+             "fffff98c`8ac67c78 fffff803`71dad260 : 00000000`0000007c 00000000`00000014 00000000`00000002 "
+             "00000000`00000000 : nt!KeBugCheckEx\n"
+             "fffff98c`8ac67c80 fffff803`73ef33b6 : 00000000`00000000 fffff803`6c721db5 00000000`00000000 "
+             "ffff8688`926d2040 : ndis!NdisWaitEvent+0x1f580\n"
+             "fffff98c`8ac67cc0 fffff803`73ef42b9 : ffff8688`8cf45010 ffff8688`8cf45010 00000000`30505741 "
+             "ffff8688`00000000 : npcap+0x33b6\n",
+             &s);
+  CHECK(s.n == 1);
+  if (s.n == 1) {
+    CHECK_STR(s.v[0].reason.code, "0x7C");
+    CHECK_STR(s.v[0].reason.name, "BUGCODE_NDIS_DRIVER");
+    CHECK_STR(s.v[0].reason.params, "0x14 0x2 0x0");
+  }
+  kb_stacks_release(&s);
+  /* a stated Arg1 wins over the arguments */
+  parse_text("Arg1: 0000000000000021, NDIS_BUGCHECK_INVALID_OBJECT_HEADER\n"
+             "fffff98c`8ac67c78 fffff803`71dad260 : 00000000`0000007c 00000000`00000014 00000000`00000002 "
+             "00000000`00000000 : nt!KeBugCheckEx\n"
+             "fffff98c`8ac67c80 fffff803`73ef33b6 : 00000000`00000000 fffff803`6c721db5 00000000`00000000 "
+             "ffff8688`926d2040 : ndis!NdisWaitEvent+0x1f580\n",
+             &s);
+  if (s.n == 1) CHECK_STR(s.v[0].reason.params, "0x21");
+  kb_stacks_release(&s);
+  parse_text("The bugcheck was: 0x0000007c (0x0000000000000014, 0x0000000000000002, 0x0, 0x0).\n", &s);
+  CHECK(s.n == 0);
+  CHECK_STR(s.reason.name, "BUGCODE_NDIS_DRIVER");
+  kb_stacks_release(&s);
 }
 
 /* What the text says wins over KeBugCheckEx's argument; the argument of a kp frame counts. */
@@ -290,6 +327,7 @@ int main(void) {
   RUN(test_kn_frame_numbers);
   RUN(test_user_mode_exception_and_bucket);
   RUN(test_reason_lines);
+  RUN(test_keybugcheckex_arguments_are_the_params);
   RUN(test_code_precedence_and_kp_argument);
   RUN(test_inline_frames_and_templates);
   return harness_done();

@@ -32,16 +32,21 @@
 #define DELTA 0.1
 #define PREFIX_FACTOR 0.3 /* generic helpers (memcpy, collections, go/types) weigh less */
 #define KEY_MISSING_FACTOR 0.6 /* the query's follow-up frame is not in the candidate */
+#define WRAPPED_FACTOR 0.8     /* the query is a wrapping exception's trace (align_wrapped) */
 #define MAX_FRAMES 64      /* frames of each stack compared */
 #define MAX_QUERY_STACKS 16
 #define MAX_CANDIDATES 256 /* candidate stacks aligned per query stack */
 
 /* statement slots on the kb_index handle (reader.h): match uses 0..9 */
-enum { ST_DF, ST_ROWS, ST_FRAMES, ST_INFO, ST_RESULT, ST_TEXT };
+enum { ST_DF, ST_ROWS, ST_FRAMES, ST_INFO, ST_RESULT, ST_TEXT, ST_REASON };
 
 #define TEXT_TERMS 12     /* words of the reason and top frames looked up when no stack scores */
 #define TEXT_SCORE_TOP 0.45
 #define THIN_SCORE 0.5 /* a frame match under this, crash sites apart, is thin: words may do better */
+#define CODE_BONUS 0.05   /* same bugcheck code, in the fallback */
+#define PARAM1_BONUS 0.05 /* and the same first parameter (0x7C's 0x14 names which NDIS rule broke) */
+#define FALLBACK_MAX 0.55 /* words and codes alone stay under "strong" */
+#define REASON_ROWS 200   /* stacks with the query's bugcheck code looked at */
 
 typedef struct wframe {
   const char *norm; /* borrowed */
@@ -268,6 +273,29 @@ static void keep_best(best **bs, size_t *nb, long long inc, long long sid, doubl
   (*bs)[(*nb)++] = (best){inc, sid, score, top, q, pairs, np};
 }
 
+/* Java and .NET print a wrapping exception's trace as the tail of its cause's: a paste that
+ * stops at "Failed to start bean" starts where the incident's stack is k frames deep. The
+ * candidate's frames from k on, weighed as if they were its top, are aligned again; such a
+ * match is worth WRAPPED_FACTOR of a whole one and never agrees on the crash site. */
+static double align_wrapped(const kb_stack *q, const wstack *qw, const wstack *cw, kb_match_pair **pairs,
+                            size_t *np) {
+  if (!q->platform || (strcmp(q->platform, "jvm") != 0 && strcmp(q->platform, "dotnet") != 0)) return 0;
+  size_t k = 1;
+  while (k < cw->n && strcmp(cw->v[k].norm, qw->v[0].norm) != 0) k++;
+  if (k >= cw->n) return 0;
+  wstack tail = {kb_xcalloc(cw->n - k, sizeof *tail.v), 0, 0};
+  for (size_t i = k; i < cw->n; i++) {
+    tail.v[tail.n] = cw->v[i];
+    tail.v[tail.n].w *= exp(ALPHA * (double)k);
+    tail.v[tail.n].top = tail.n < 2;
+    tail.total += tail.v[tail.n++].w;
+  }
+  bool top;
+  double score = align(qw, &tail, pairs, np, &top) * WRAPPED_FACTOR;
+  free(tail.v);
+  return score;
+}
+
 static void match_stack(kb_index *ix, const kb_stack *q, best **bs, size_t *nb) {
   wstack qw = {0};
   query_weights(ix, q, &qw);
@@ -285,6 +313,15 @@ static void match_stack(kb_index *ix, const kb_stack *q, best **bs, size_t *nb) 
       size_t np;
       bool top;
       double score = align(&qw, &cw, &pairs, &np, &top);
+      kb_match_pair *wpairs = NULL;
+      size_t nwp = 0;
+      double wrapped = align_wrapped(q, &qw, &cw, &wpairs, &nwp);
+      if (wrapped > score) {
+        pairs_free(pairs, np);
+        pairs = wpairs, np = nwp, score = wrapped, top = false;
+      } else {
+        pairs_free(wpairs, nwp);
+      }
       long long inc = stack_incident(ix, c[i].stack);
       if (score >= KB_MATCH_THRESHOLD && inc >= 0) keep_best(bs, nb, inc, c[i].stack, score, top, q, pairs, np);
       else pairs_free(pairs, np);
@@ -301,12 +338,29 @@ static int best_cmp(const void *a, const void *b) {
   return (x < y) - (x > y);
 }
 
-/* Two reasons contradict when both name a bugcheck code or exception type and differ. */
+/* True when `msg` quotes a name ('webServerStartStop', "db.url") that `other` lacks:
+ * the same exception about another bean, key or file is another crash. */
+static bool quoted_name_missing(const char *msg, const char *other) {
+  for (const char *p = msg; (p = strpbrk(p, "'\"")) != NULL;) {
+    const char *end = strchr(p + 1, *p);
+    if (!end) break;
+    size_t n = (size_t)(end - p - 1);
+    if (n >= 3 && n <= 120 && !memmem(other, strlen(other), p + 1, n)) return true;
+    p = end + 1;
+  }
+  return false;
+}
+
+/* Two reasons contradict when both name a bugcheck code or exception type and differ, or
+ * when the same exception's messages quote different names. */
 static bool reasons_agree(const kb_reason *q, const cJSON *r) {
   const cJSON *code = cJSON_GetObjectItemCaseSensitive(r, "code");
   const cJSON *name = cJSON_GetObjectItemCaseSensitive(r, "name");
+  const cJSON *msg = cJSON_GetObjectItemCaseSensitive(r, "message");
   if (q->code && cJSON_IsString(code) && strcasecmp(q->code, code->valuestring) != 0) return false;
   if (q->name && cJSON_IsString(name) && strcmp(q->name, name->valuestring) != 0) return false;
+  if (q->name && q->message && cJSON_IsString(msg) && quoted_name_missing(q->message, msg->valuestring))
+    return false;
   return true;
 }
 
@@ -467,6 +521,96 @@ static int text_fallback(kb_index *ix, const kb_stacks *query, int limit, const 
   return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : -1;
 }
 
+/* ---- the reason fallback: a bugcheck code (and its first parameter) without frames ---- */
+
+/* The first bugcheck reason of the paste that states a code, or NULL. */
+static const kb_reason *query_bugcheck(const kb_stacks *q, unsigned long long *code) {
+  const kb_reason *r = &q->reason;
+  for (size_t i = 0; i <= q->n && i <= MAX_QUERY_STACKS; r = i < q->n ? &q->v[i].reason : NULL, i++) {
+    if (r && r->kind && strcmp(r->kind, "bugcheck") == 0 && r->code) {
+      char *end; /* the parser writes codes as "0x7C" */
+      *code = strtoull(r->code, &end, 16);
+      if (*code && !*end) return r;
+    }
+  }
+  return NULL;
+}
+
+/* Case-insensitive equality of the first words of two parameter lists. */
+static bool first_param_equal(const char *a, const char *b) {
+  if (!a || !b) return false;
+  size_t n = strcspn(a, " ");
+  return n && n == strcspn(b, " ") && strncasecmp(a, b, n) == 0;
+}
+
+static kb_match_result *result_find(kb_match *m, const char *id) {
+  for (size_t i = 0; i < m->n; i++)
+    if (strcmp(m->v[i].id, id) == 0) return &m->v[i];
+  return NULL;
+}
+
+/* The bonus one indexed stack earns from the query's bugcheck: its code, its Arg1. */
+static double reason_bonus(const kb_reason *q, const char *reason_json) {
+  cJSON *r = cJSON_Parse(reason_json ? reason_json : "{}");
+  const cJSON *params = cJSON_GetObjectItemCaseSensitive(r, "params");
+  double bonus = CODE_BONUS;
+  if (cJSON_IsString(params) && first_param_equal(q->params, params->valuestring)) bonus += PARAM1_BONUS;
+  cJSON_Delete(r);
+  return bonus;
+}
+
+/* The result for incident `id`, added (via "reason") when missing and `room` allows. */
+static kb_match_result *reason_result(kb_match *out, sqlite3_stmt *st, const char *base, int *room) {
+  const char *id = (const char *)sqlite3_column_text(st, 0);
+  kb_match_result *r = result_find(out, id);
+  if (r || *room <= 0) return r;
+  (*room)--;
+  r = &out->v[out->n++];
+  memset(r, 0, sizeof *r);
+  r->id = kb_xstrdup(id);
+  r->title = kb_xstrdup((const char *)sqlite3_column_text(st, 1));
+  r->url = kb_xasprintf("%s%s", base, (const char *)sqlite3_column_text(st, 2) + 1);
+  r->signature = kb_xstrdup("");
+  r->stack_seq = -1;
+  r->score = KB_MATCH_THRESHOLD;
+  r->confidence = "weak";
+  r->via = "reason";
+  return r;
+}
+
+/* Raise the word results of incidents that share the bugcheck code — in a stack's reason
+ * (with its Arg1) or named in the text — and add those the words missed; at most `room`
+ * new results (out->v has room for them). Each incident gets its best bonus once. */
+static int reason_fallback(kb_index *ix, const kb_stacks *query, int room, const char *base, kb_match *out) {
+  unsigned long long code;
+  const kb_reason *q = query_bugcheck(query, &code);
+  if (!q) return 0;
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_REASON,
+      "SELECT i.id, i.title, i.url, s.reason FROM stacks s JOIN incidents i ON i.rowid = s.incident"
+      " WHERE s.bugcheck = ?1"
+      " UNION ALL SELECT i.id, i.title, i.url, NULL FROM identifiers d JOIN incidents i ON i.rowid = d.incident"
+      " WHERE d.value = ?2 COLLATE NOCASE AND d.kind = 'bugcheck' LIMIT ?3");
+  if (!st) return -1;
+  char *hex = kb_xasprintf("0x%llX", code);
+  sqlite3_bind_int64(st, 1, (sqlite3_int64)code);
+  sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 3, REASON_ROWS);
+  double *given = kb_xcalloc(out->n + (size_t)room, sizeof *given); /* bonus given per result */
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    kb_match_result *r = reason_result(out, st, base, &room);
+    if (!r || strcmp(r->via, "frames") == 0) continue;
+    double bonus = CODE_BONUS, *g = &given[r - out->v];
+    const char *rj = (const char *)sqlite3_column_text(st, 3);
+    if (rj) bonus = reason_bonus(q, rj);
+    if (bonus > *g) r->score = round(fmin(FALLBACK_MAX, r->score + bonus - *g) * 1000) / 1000, *g = bonus;
+  }
+  sqlite3_reset(st);
+  free(given);
+  free(hex);
+  return step == SQLITE_DONE ? 0 : -1;
+}
+
 int kb_match_run(kb_index *ix, const kb_stacks *query, int limit, kb_match *out, char **err) {
   memset(out, 0, sizeof *out);
   if (limit < 1) limit = 1;
@@ -476,7 +620,7 @@ int kb_match_run(kb_index *ix, const kb_stacks *query, int limit, kb_match *out,
   for (size_t i = 0; i < query->n && i < MAX_QUERY_STACKS; i++) match_stack(ix, &query->v[i], &bs, &nb);
   if (nb) qsort(bs, nb, sizeof *bs, best_cmp);
   const char *base = kb_index_base_url(ix);
-  out->v = kb_xcalloc(nb + (size_t)limit, sizeof *out->v);
+  out->v = kb_xcalloc(nb + 2 * (size_t)limit, sizeof *out->v); /* frames, then words, then codes */
   /* With no frame match, or only a thin one (low score, crash sites apart), the words of
    * the crash reason get their say too: an exception message naming the failing bean beats
    * one shared framework frame. */
@@ -498,6 +642,7 @@ int kb_match_run(kb_index *ix, const kb_stacks *query, int limit, kb_match *out,
   free(bs);
   if (rc == 0 && thin) {
     rc = text_fallback(ix, query, limit, base, out);
+    if (rc == 0) rc = reason_fallback(ix, query, limit, base, out);
     if (out->n) qsort(out->v, out->n, sizeof *out->v, result_cmp);
     while ((int)out->n > limit) result_release(&out->v[--out->n]);
   }

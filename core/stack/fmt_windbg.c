@@ -370,10 +370,11 @@ static kb_line_kind summary_reason(const char *s, size_t n, kb_reason *r) {
   return KB_LINE_NONE;
 }
 
-/* "0x0000007c (0x0000000000000014, 0x..., 0x..., 0x...)" after "STOP: " or "The bugcheck
- * was: "; "*** Fatal System Error: 0x000000d1" alone; its parameter line "(0x..,0x..)". */
+/* "0x0000007c (0x0000000000000014, 0x..., 0x..., 0x...)" after "STOP: ", "The bugcheck
+ * was: " or "Bugcheck code: "; "*** Fatal System Error: 0x000000d1" alone; its parameter line "(0x..,0x..)". */
 static kb_line_kind stop_reason(const char *s, size_t n, kb_reason *r) {
-  static const char *const marks[] = {"STOP: ", "The bugcheck was: ", "Fatal System Error: ", NULL};
+  static const char *const marks[] = {"STOP: ", "The bugcheck was: ", "Fatal System Error: ",
+                                      "Bugcheck code: " /* WhoCrashed */, NULL};
   const char *end = s + n;
   for (const char *const *m = marks; *m; m++) {
     size_t ml = strlen(*m);
@@ -429,7 +430,8 @@ static kb_line_kind windbg_reason(const char *s, size_t n, kb_reason *r) {
 typedef struct cols {
   tok addr[2]; /* Child-SP / ChildEBP / FramePtr, RetAddr */
   int naddr;
-  tok arg0;    /* the first "Args to Child" */
+  tok arg[4];  /* the "Args to Child" */
+  int narg;
   int count;   /* hex columns, the frame number included */
 } cols;
 
@@ -440,7 +442,7 @@ static void column_add(cols *c, const tok *t, bool colon) {
   }
   c->count++;
   if (!colon && c->naddr < 2) c->addr[c->naddr++] = *t;
-  else if (!c->arg0.n) c->arg0 = *t;
+  else if (c->narg < 4) c->arg[c->narg++] = *t;
 }
 
 /* The first argument of a kp call site: "KeBugCheckEx(unsigned long BugCheckCode = 0xa, ...". */
@@ -466,8 +468,15 @@ static void note_bugcheck(kb_stack *cur, const kb_frame *f, const cols *c) {
   if (!cur || !is_bugcheck_call(f)) return;
   unsigned long long v = 0;
   if (strchr(f->function, '(')) v = kp_first_argument(f->function);
-  else if (c->arg0.n && !kb_fmt_hex_value(c->arg0.s, c->arg0.n, &v)) v = 0;
-  if (v && v <= 0xFFFFFFFFull) cur->bugcheck = (unsigned)v;
+  else if (c->narg && !kb_fmt_hex_value(c->arg[0].s, c->arg[0].n, &v)) v = 0;
+  if (!v || v > 0xFFFFFFFFull) return;
+  cur->bugcheck = (unsigned)v;
+  /* The next arguments are the bugcheck's parameters (x64: rdx, r8, r9; x86: the stack). */
+  kb_buf b = KB_BUF_INIT;
+  for (int i = 1; i < c->narg && param_add(&b, c->arg[i].s, c->arg[i].n); i++) {}
+  free(cur->bugcheck_args);
+  cur->bugcheck_args = b.len ? kb_buf_detach(&b, NULL) : NULL;
+  kb_buf_release(&b);
 }
 
 static kb_line_kind frame_line(const char *s, size_t n, kb_stack *cur, kb_frame *f) {

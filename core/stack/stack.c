@@ -396,6 +396,7 @@ static void stack_release(kb_stack *st) {
   free(st->frames);
   free(st->raw);
   free(st->signature);
+  free(st->bugcheck_args);
   kb_reason_release(&st->reason);
   memset(st, 0, sizeof *st);
 }
@@ -447,6 +448,21 @@ static void frames_reverse(kb_stack *st) {
   }
 }
 
+/* True when the reason's bugcheck code is `code` (KeBugCheckEx's arguments belong to it). */
+static bool reason_is_code(const kb_reason *r, unsigned code) {
+  unsigned long long v;
+  return r->code && kb_fmt_hex_value(r->code, strlen(r->code), &v) && v == code;
+}
+
+/* "BUGCODE_NDIS_DRIVER" for a bugcheck reason that states only its code. */
+static void reason_name_bugcheck(kb_reason *r) {
+  unsigned long long v;
+  if (r->name || !r->kind || strcmp(r->kind, "bugcheck") != 0 || !r->code ||
+      !kb_fmt_hex_value(r->code, strlen(r->code), &v) || v > 0xFFFFFFFFull || !kb_bugcheck_name((unsigned)v))
+    return;
+  r->name = kb_xstrdup(kb_bugcheck_name((unsigned)v));
+}
+
 /* The bugcheck code: what the text says (BUGCHECK_CODE, the title, BugCheck X, {...})
  * wins; the first argument of nt!KeBugCheckEx (set by the windbg format) is the fallback. */
 static void stack_finish(kb_stack *st, bool reverse) {
@@ -460,6 +476,8 @@ static void stack_finish(kb_stack *st, bool reverse) {
     st->reason.code = kb_xasprintf("0x%X", st->bugcheck);
     if (!st->reason.kind) st->reason.kind = kb_xstrdup("bugcheck");
   }
+  if (st->bugcheck && !st->reason.params && st->bugcheck_args && reason_is_code(&st->reason, st->bugcheck))
+    st->reason.params = st->bugcheck_args, st->bugcheck_args = NULL;
   if (st->bugcheck && !st->reason.name && kb_bugcheck_name(st->bugcheck))
     st->reason.name = kb_xstrdup(kb_bugcheck_name(st->bugcheck));
   kb_stack_normalize(st);
@@ -759,6 +777,7 @@ void kb_stacks_parse(const char *text, size_t len, kb_stacks *out) {
   parser_close(&p);
   /* a reason no stack took (an event-log bugcheck line, an error with no frames) */
   reason_merge(&out->reason, &p.pending);
+  reason_name_bugcheck(&out->reason);
   stacks_fold_singles(out);
   kb_buf_release(&p.raw);
   kb_buf_release(&p.held);

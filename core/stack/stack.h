@@ -65,6 +65,8 @@ typedef struct kb_stack {
   kb_frame *frames;
   size_t nframes, cap;
   unsigned bugcheck;    /* Windows bugcheck code when known (0 = none); also in reason */
+  char *bugcheck_args;  /* nt!KeBugCheckEx's arguments after the code ("0x14 0x2 0x0"): the
+                           reason's params when the text states none */
   kb_reason reason;
   char *signature;      /* set by the normalizer: "mslbfoprovider!vmqcGetFirstMappedMNic" */
 } kb_stack;

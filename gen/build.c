@@ -1,13 +1,22 @@
-/* build.c - `kb build`: find the incident files, load and check them all, render the
- * site and the index into a temporary folder beside the output, then swap it into
- * place in one rename. A failed or interrupted build leaves the published site as it
- * was; stale temporary folders of killed builds are removed by the next build.
+/* build.c - `kb build`: find the incident files, check them, render the site and the
+ * index into a temporary folder beside the output, then swap it into place in one
+ * rename. A failed or interrupted build leaves the published site as it was; stale
+ * temporary folders of killed builds are removed by the next build.
+ *
+ * Memory follows the index, not the corpus: no pass holds more than a few incidents
+ * whole. Pass 1 reads every file's front matter only (checks, drafts, collisions, the
+ * order of the site). Pass 2 loads each incident whole, on every core, and a single
+ * writer thread adds it to the index and frees it; what the incident's own page needs
+ * waits in a temporary file (see site.h). Pass 3 writes the pages, on every core, while
+ * the writer thread finishes the index.
  * Called by cli/kb.c; the page rendering is in site.c, the index in core/index. */
 #include "gen.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +42,7 @@ typedef struct build {
   kb_diags diags;
   kb_strlist skipped;
   bool progress;
+  unsigned jobs; /* threads that load and render */
 } build;
 
 static bool is_content_file(const char *name) {
@@ -81,11 +91,65 @@ static void progress(const build *b, const char *what, size_t i, size_t n) {
   if (i == n) fputc('\n', stderr);
 }
 
+/* ---- a parallel for: jobs 0..n-1 taken in order by `threads` threads ---- */
+
+typedef void (*par_fn)(void *ctx, size_t job, unsigned worker);
+
+typedef struct par_pool {
+  par_fn fn;
+  void *ctx;
+  size_t n;
+  atomic_size_t next;
+} par_pool;
+
+typedef struct par_thread {
+  par_pool *pool;
+  unsigned worker; /* 0..threads-1: an index into the caller's per-worker state */
+  pthread_t tid;
+  bool started;
+} par_thread;
+
+static void *par_main(void *arg) {
+  par_thread *t = arg;
+  size_t j;
+  while ((j = atomic_fetch_add(&t->pool->next, 1)) < t->pool->n) t->pool->fn(t->pool->ctx, j, t->worker);
+  return NULL;
+}
+
+/* The calling thread works too, so a thread that cannot be started only costs speed. */
+static void par_for(size_t n, unsigned threads, par_fn fn, void *ctx) {
+  par_pool pool = {fn, ctx, n, 0};
+  if (threads < 1) threads = 1;
+  par_thread *t = kb_xcalloc(threads, sizeof *t);
+  for (unsigned k = 0; k < threads; k++) t[k] = (par_thread){&pool, k, 0, false};
+  for (unsigned k = 1; k < threads && k < n; k++) t[k].started = pthread_create(&t[k].tid, NULL, par_main, &t[k]) == 0;
+  par_main(&t[0]);
+  for (unsigned k = 1; k < threads; k++)
+    if (t[k].started) pthread_join(t[k].tid, NULL);
+  free(t);
+}
+
+/* ---- pass 1: every file's front matter, to check and order the site ---- */
+
+typedef struct front_pass {
+  const build *b;
+  kb_incident **inc;
+  kb_diags *diags; /* per file, merged in file order so messages come out as they always did */
+} front_pass;
+
+static void front_one(void *ctx, size_t i, unsigned worker) {
+  front_pass *f = ctx;
+  (void)worker;
+  f->inc[i] = kb_incident_load_front(f->b->files.v[i], &f->diags[i]);
+}
+
 static void load_all(build *b, kb_build_stats *st) {
-  b->incidents = kb_xcalloc(b->files.n, sizeof *b->incidents);
-  for (size_t i = 0; i < b->files.n; i++) {
-    kb_diags d = {0};
-    kb_incident *inc = kb_incident_load(b->files.v[i], &d);
+  size_t n = b->files.n;
+  front_pass f = {b, kb_xcalloc(n ? n : 1, sizeof *f.inc), kb_xcalloc(n ? n : 1, sizeof *f.diags)};
+  par_for(n, b->jobs, front_one, &f);
+  b->incidents = kb_xcalloc(n ? n : 1, sizeof *b->incidents);
+  for (size_t i = 0; i < n; i++) {
+    kb_incident *inc = f.inc[i];
     if (inc && inc->draft && !b->o->drafts) {
       st->drafts++;
       kb_incident_free(inc);
@@ -94,11 +158,11 @@ static void load_all(build *b, kb_build_stats *st) {
       kb_strlist_push(&b->skipped, b->files.v[i]);
     }
     if (inc) b->incidents[b->n++] = inc;
-    kb_diags_move(&b->diags, &d);
-    progress(b, "reading", i + 1, b->files.n);
+    kb_diags_move(&b->diags, &f.diags[i]);
   }
+  free(f.inc);
+  free(f.diags);
 }
-
 /* One claim on a site path or id, to find two incidents wanting the same one. */
 typedef struct claim {
   const char *key;
@@ -175,39 +239,6 @@ static char *now_rfc3339(void) {
   return kb_xstrdup(buf);
 }
 
-static int write_index(build *b, const char *dir, const kb_site *site, kb_build_stats *st) {
-  char *path = kb_path_join(dir, KB_INDEX_FILE), *err = NULL;
-  kb_index_writer *w = kb_index_create(path, &err);
-  int rc = w ? 0 : -1;
-  for (size_t i = 0; w && i < b->n; i++) {
-    kb_index_add(w, b->incidents[i], &rc);
-    st->stacks += b->incidents[i]->md.stacks.n;
-    for (size_t s = 0; s < b->incidents[i]->md.stacks.n; s++) st->frames += b->incidents[i]->md.stacks.v[s].nframes;
-    progress(b, "indexing", i + 1, b->n);
-  }
-  if (w) {
-    char count[32];
-    snprintf(count, sizeof count, "%zu", b->n);
-    char version[16];
-    snprintf(version, sizeof version, "%d", KB_INDEX_SCHEMA_VERSION);
-    kb_index_set_meta(w, "schema_version", version, &rc);
-    kb_index_set_meta(w, "generator", "kb " KB_GEN_VERSION, &rc);
-    kb_index_set_meta(w, "built_at", site->built_at, &rc);
-    kb_index_set_meta(w, "base_url", site->abs_base ? site->abs_base : site->base, &rc);
-    kb_index_set_meta(w, "incidents", count, &rc);
-    if (rc) {
-      err = kb_xstrdup(kb_index_errmsg(w));
-      kb_index_abort(w);
-    } else {
-      rc = kb_index_finish(w, &err);
-    }
-  }
-  if (rc) kb_diags_add(&b->diags, KB_ERROR, path, 0, "%s", err ? err : "index failed");
-  free(err);
-  free(path);
-  return rc;
-}
-
 /* ".<name>.tmp-<pid>" beside the output folder, on the same file system so the final
  * rename is atomic. Temporary folders left by builds that were killed are removed. */
 static char *temp_dir_for(const char *out) {
@@ -254,13 +285,265 @@ static int publish(const char *tmp, const char *out) {
   return rc;
 }
 
+/* ---- pass 2: each incident loaded whole once, indexed, and its page data spilled ---- */
+
+/* Incident page records wait in one unnamed temporary file per worker (page cache, not
+ * the heap) until the related incidents are known. */
+typedef struct spill {
+  int fd;
+  off_t end;
+  kb_buf rec;   /* the record being written */
+  char *rd;     /* a record read back */
+  size_t rdcap;
+} spill;
+
+typedef struct rec_loc {
+  unsigned worker;
+  off_t off;
+  size_t len;
+} rec_loc;
+
+#define STREAM_WINDOW 32 /* incidents loaded ahead of the index writer, at most */
+
+typedef struct stream {
+  build *b;
+  kb_site *site;
+  kb_build_stats *st;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  kb_incident *slot[STREAM_WINDOW]; /* loaded incident j waits in slot j % STREAM_WINDOW */
+  bool ready[STREAM_WINDOW];
+  size_t consumed;                  /* incidents the writer has taken */
+  kb_diags *errs;                   /* per incident: why its full load failed */
+  spill *spills;                    /* per worker */
+  rec_loc *loc;                     /* per incident */
+  atomic_bool failed;               /* stop loading and writing pages */
+  kb_index_writer *w;
+  char *index_path;
+  int index_rc;
+  char *index_err;
+} stream;
+
+static int spill_open(spill *sp, const char *dir) {
+  kb_buf_init(&sp->rec, 0);
+  sp->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (sp->fd < 0) { /* file systems without O_TMPFILE: a named file, unlinked at once */
+    char *path = kb_xasprintf("%s/.spill-XXXXXX", dir);
+    sp->fd = mkstemp(path);
+    if (sp->fd >= 0) unlink(path);
+    free(path);
+  }
+  return sp->fd < 0 ? -1 : 0;
+}
+
+static void spill_close(spill *sp) {
+  if (sp->fd >= 0) close(sp->fd);
+  kb_buf_release(&sp->rec);
+  free(sp->rd);
+}
+
+static int spill_write(spill *sp, unsigned worker, rec_loc *loc) {
+  *loc = (rec_loc){worker, sp->end, sp->rec.len};
+  for (size_t done = 0; done < sp->rec.len;) {
+    ssize_t k = pwrite(sp->fd, sp->rec.ptr + done, sp->rec.len - done, sp->end + (off_t)done);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return -1;
+    done += (size_t)k;
+  }
+  sp->end += (off_t)sp->rec.len;
+  return sp->rec.err ? -1 : 0;
+}
+
+static const char *spill_read(spill *sp, const spill *from, const rec_loc *loc) {
+  if (loc->len > sp->rdcap) {
+    free(sp->rd);
+    sp->rdcap = loc->len;
+    sp->rd = kb_xmalloc(sp->rdcap);
+  }
+  for (size_t done = 0; done < loc->len;) {
+    ssize_t k = pread(from->fd, sp->rd + done, loc->len - done, loc->off + (off_t)done);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return NULL;
+    done += (size_t)k;
+  }
+  return sp->rd;
+}
+
+/* Load incident j whole; NULL (and errs[j]) when it no longer loads as its front did. */
+static kb_incident *full_load(stream *x, size_t j, unsigned worker) {
+  const kb_incident *front = x->site->items[j].inc;
+  kb_diags d = {0};
+  kb_incident *full = kb_incident_load(front->path, &d);
+  if (full && (strcmp(full->id, front->id) != 0 || strcmp(full->url, front->url) != 0)) {
+    kb_incident_free(full);
+    full = NULL;
+    kb_diags_add(&x->errs[j], KB_ERROR, front->path, 0, "changed while the build read it; build again");
+  }
+  for (size_t k = 0; !full && k < d.n; k++) /* its warnings were reported by the first pass */
+    if (d.v[k].sev == KB_ERROR) kb_diags_add(&x->errs[j], KB_ERROR, d.v[k].path, d.v[k].line, "%s", d.v[k].msg);
+  kb_diags_release(&d);
+  if (full) {
+    spill *sp = &x->spills[worker];
+    kb_buf_reset(&sp->rec);
+    kb_site_digest(x->site, j, full, &sp->rec);
+    if (spill_write(sp, worker, &x->loc[j])) {
+      kb_diags_add(&x->errs[j], KB_ERROR, x->site->dir, 0, "cannot write a temporary file: %s", strerror(errno));
+      kb_incident_free(full);
+      full = NULL;
+    }
+  }
+  return full;
+}
+
+static void full_one(void *ctx, size_t j, unsigned worker) {
+  stream *x = ctx;
+  pthread_mutex_lock(&x->lock); /* bounded look-ahead: memory stays a window's worth */
+  while (j >= x->consumed + STREAM_WINDOW) pthread_cond_wait(&x->cond, &x->lock);
+  pthread_mutex_unlock(&x->lock);
+  kb_incident *full = atomic_load(&x->failed) ? NULL : full_load(x, j, worker);
+  if (!full) atomic_store(&x->failed, true);
+  pthread_mutex_lock(&x->lock);
+  x->slot[j % STREAM_WINDOW] = full;
+  x->ready[j % STREAM_WINDOW] = true;
+  pthread_cond_broadcast(&x->cond);
+  pthread_mutex_unlock(&x->lock);
+}
+
+static void writer_meta(stream *x, int *rc) {
+  char count[32], version[16];
+  snprintf(count, sizeof count, "%zu", x->site->n);
+  snprintf(version, sizeof version, "%d", KB_INDEX_SCHEMA_VERSION);
+  kb_index_set_meta(x->w, "schema_version", version, rc);
+  kb_index_set_meta(x->w, "generator", "kb " KB_GEN_VERSION, rc);
+  kb_index_set_meta(x->w, "built_at", x->site->built_at, rc);
+  kb_index_set_meta(x->w, "base_url", x->site->abs_base ? x->site->abs_base : x->site->base, rc);
+  kb_index_set_meta(x->w, "incidents", count, rc);
+}
+
+/* The one thread that writes the index: takes the incidents in site order (so rowids
+ * follow it), frees each once inserted, then finishes the index while pages are written. */
+static void *writer_main(void *arg) {
+  stream *x = arg;
+  int rc = 0;
+  for (size_t j = 0; j < x->site->n; j++) {
+    pthread_mutex_lock(&x->lock);
+    while (!x->ready[j % STREAM_WINDOW]) pthread_cond_wait(&x->cond, &x->lock);
+    kb_incident *inc = x->slot[j % STREAM_WINDOW];
+    x->ready[j % STREAM_WINDOW] = false;
+    x->consumed = j + 1;
+    pthread_cond_broadcast(&x->cond);
+    pthread_mutex_unlock(&x->lock);
+    if (inc) {
+      kb_index_add(x->w, inc, &rc);
+      x->st->stacks += inc->md.stacks.n;
+      for (size_t s = 0; s < inc->md.stacks.n; s++) x->st->frames += inc->md.stacks.v[s].nframes;
+      kb_incident_free(inc);
+    }
+    if (rc) atomic_store(&x->failed, true);
+    progress(x->b, "indexing", j + 1, x->site->n);
+  }
+  double t0 = kb_now();
+  writer_meta(x, &rc);
+  if (rc || atomic_load(&x->failed)) {
+    if (rc) x->index_err = kb_xstrdup(kb_index_errmsg(x->w));
+    kb_index_abort(x->w);
+    rc = -1;
+  } else {
+    rc = kb_index_finish(x->w, &x->index_err);
+  }
+  x->w = NULL;
+  if (getenv("KB_TIMINGS")) fprintf(stderr, "kb: index finish %.2f s\n", kb_now() - t0);
+  x->index_rc = rc;
+  return NULL;
+}
+
+/* ---- pass 3: the pages, from the records and the related incidents ---- */
+
+static void page_one(void *ctx, size_t job, unsigned worker) {
+  stream *x = ctx;
+  if (atomic_load(&x->failed)) return;
+  int rc;
+  if (job == 0) { /* the lists first: the home page is the longest single page */
+    rc = kb_site_write_lists(x->site);
+  } else {
+    const rec_loc *loc = &x->loc[job - 1];
+    const char *rec = spill_read(&x->spills[worker], &x->spills[loc->worker], loc);
+    rc = rec ? kb_site_write_incident(x->site, job - 1, rec, loc->len) : -1;
+    if (!rec) kb_diags_add(&x->errs[job - 1], KB_ERROR, x->site->dir, 0, "cannot read a temporary file: %s",
+                           strerror(errno));
+  }
+  if (rc) atomic_store(&x->failed, true);
+}
+
+static int stream_init(stream *x, build *b, kb_site *site, kb_build_stats *st) {
+  *x = (stream){.b = b, .site = site, .st = st};
+  pthread_mutex_init(&x->lock, NULL);
+  pthread_cond_init(&x->cond, NULL);
+  size_t n1 = site->n ? site->n : 1;
+  x->errs = kb_xcalloc(n1, sizeof *x->errs);
+  x->loc = kb_xcalloc(n1, sizeof *x->loc);
+  x->spills = kb_xcalloc(b->jobs, sizeof *x->spills);
+  for (unsigned k = 0; k < b->jobs; k++) x->spills[k].fd = -1;
+  for (unsigned k = 0; k < b->jobs; k++)
+    if (spill_open(&x->spills[k], site->dir)) {
+      kb_diags_add(&b->diags, KB_ERROR, site->dir, 0, "cannot create a temporary file: %s", strerror(errno));
+      return -1;
+    }
+  x->index_path = kb_path_join(site->dir, KB_INDEX_FILE);
+  x->w = kb_index_create(x->index_path, &x->index_err);
+  return x->w ? 0 : -1;
+}
+
+static void stream_release(stream *x) {
+  for (size_t i = 0; i < x->site->n; i++) kb_diags_release(&x->errs[i]);
+  for (unsigned k = 0; x->spills && k < x->b->jobs; k++) spill_close(&x->spills[k]);
+  kb_index_abort(x->w);
+  free(x->errs);
+  free(x->loc);
+  free(x->spills);
+  free(x->index_path);
+  free(x->index_err);
+  pthread_mutex_destroy(&x->lock);
+  pthread_cond_destroy(&x->cond);
+}
+
+/* Passes 2 and 3. The index writer runs on its own thread from the first incident on
+ * and finishes the index (sorting, statistics) while the pages are written. */
+static int stream_run(stream *x) {
+  kb_site *site = x->site;
+  pthread_t writer;
+  double t0 = kb_now();
+  bool started = pthread_create(&writer, NULL, writer_main, x) == 0;
+  if (!started) {
+    kb_diags_add(&x->b->diags, KB_ERROR, NULL, 0, "cannot start a thread: %s", strerror(errno));
+    return -1;
+  }
+  par_for(site->n, x->b->jobs, full_one, x);
+  double t1 = kb_now();
+  if (!atomic_load(&x->failed)) {
+    kb_site_related(site);
+    double t2 = kb_now();
+    par_for(site->n + 1, x->b->jobs, page_one, x);
+    if (getenv("KB_TIMINGS"))
+      fprintf(stderr, "kb: load+digest %.2f s, related %.2f s, pages %.2f s\n", t1 - t0, t2 - t1, kb_now() - t2);
+  }
+  pthread_join(writer, NULL);
+  for (size_t i = 0; i < site->n; i++) kb_diags_move(&x->b->diags, &x->errs[i]);
+  if (x->index_rc && x->index_err)
+    kb_diags_add(&x->b->diags, KB_ERROR, x->index_path, 0, "%s", x->index_err);
+  return atomic_load(&x->failed) || x->index_rc ? -1 : 0;
+}
+
 static int render_and_publish(build *b, kb_build_stats *st) {
-  kb_site site = {.opts = b->o, .incidents = b->incidents, .n = b->n, .diags = &b->diags};
+  kb_site site = {.opts = b->o, .n = b->n, .diags = &b->diags};
   if (kb_site_base_parse(b->o->base_url, &site.base, &site.abs_base)) {
     kb_diags_add(&b->diags, KB_ERROR, NULL, 0, "--base-url must look like /kb/ or https://host/kb/: '%s'",
                  b->o->base_url);
     return -1;
   }
+  pthread_mutex_init(&site.lock, NULL);
+  site.items = kb_xcalloc(b->n ? b->n : 1, sizeof *site.items);
+  for (size_t i = 0; i < b->n; i++) site.items[i].inc = b->incidents[i];
   site.built_at = now_rfc3339();
   char *tmp = temp_dir_for(b->o->out_dir);
   site.dir = tmp;
@@ -268,25 +551,29 @@ static int render_and_publish(build *b, kb_build_stats *st) {
   kb_remove_tree(tmp);
   int rc = kb_mkdirs(tmp);
   if (rc) kb_diags_add(&b->diags, KB_ERROR, tmp, 0, "cannot create: %s", strerror(errno));
-  double t0 = kb_now();
-  if (rc == 0) rc = kb_site_write(&site);
-  double t1 = kb_now();
-  if (rc == 0) rc = write_index(b, tmp, &site, st);
-  if (getenv("KB_TIMINGS")) fprintf(stderr, "kb: pages %.2f s, index %.2f s\n", t1 - t0, kb_now() - t1);
+  stream x;
+  if (rc == 0) {
+    rc = stream_init(&x, b, &site, st);
+    if (rc == 0) rc = stream_run(&x);
+    else if (x.index_err) kb_diags_add(&b->diags, KB_ERROR, x.index_path, 0, "%s", x.index_err);
+    stream_release(&x);
+  }
   if (rc == 0 && publish(tmp, b->o->out_dir) != 0) {
     kb_diags_add(&b->diags, KB_ERROR, b->o->out_dir, 0, "cannot publish: %s", strerror(errno));
     rc = -1;
   }
   if (rc) kb_remove_tree(tmp);
   st->pages = site.pages;
+  kb_site_release(&site);
   kb_tmpl_set_free(site.templates);
+  pthread_mutex_destroy(&site.lock);
+  free(site.items);
   free(tmp);
   free(site.base);
   free(site.abs_base);
   free(site.built_at);
   return rc;
 }
-
 static bool check_dirs(build *b) {
   struct stat st;
   const char *dirs[] = {b->o->content_dir, b->o->templates_dir};
@@ -307,16 +594,26 @@ static void build_release(build *b) {
   kb_diags_release(&b->diags);
 }
 
-int kb_build_run(const kb_build_opts *o, kb_build_stats *st) {
+/* --jobs, else $KB_JOBS, else one thread per core (the build is CPU-bound: the files
+ * are in the page cache). */
+static unsigned build_jobs(unsigned jobs) {
+  const char *env = getenv("KB_JOBS");
+  long n = jobs ? (long)jobs : env && atol(env) > 0 ? atol(env) : sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+}
+
+int kb_build_run(const kb_build_opts *o, kb_build_stats *st) { return kb_build_run_jobs(o, 0, st); }
+
+int kb_build_run_jobs(const kb_build_opts *o, unsigned jobs, kb_build_stats *st) {
   double t0 = kb_now();
-  build b = {.o = o, .progress = isatty(2) && !o->quiet};
+  build b = {.o = o, .progress = isatty(2) && !o->quiet, .jobs = build_jobs(jobs)};
   memset(st, 0, sizeof *st);
   int rc = check_dirs(&b) ? scan_dir(&b, o->content_dir, 0) : -1;
   if (rc == 0) {
     qsort(b.files.v, b.files.n, sizeof *b.files.v, str_cmp);
     st->files = b.files.n;
     load_all(&b, st);
-    if (getenv("KB_TIMINGS")) fprintf(stderr, "kb: reading %.2f s\n", kb_now() - t0);
+    if (getenv("KB_TIMINGS")) fprintf(stderr, "kb: front matter %.2f s\n", kb_now() - t0);
     check_collisions(&b);
     qsort(b.incidents, b.n, sizeof *b.incidents, incident_cmp);
   }

@@ -25,5 +25,7 @@ typedef struct kb_build_stats {
  * Returns 0 when the site was published complete, 1 when nothing was published
  * (or, with keep_going, when the site was published without the skipped files). */
 int kb_build_run(const kb_build_opts *opts, kb_build_stats *stats);
+/* The same on `jobs` threads; 0 = $KB_JOBS, else one per core. */
+int kb_build_run_jobs(const kb_build_opts *opts, unsigned jobs, kb_build_stats *stats);
 
 #endif

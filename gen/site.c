@@ -3,18 +3,26 @@
  * Every page gets one JSON context: `site` (title, base, generator, build time) plus
  * what the page shows. Templates are logic-less Mustache; the data carries every
  * derived value (hrefs with the base prefix, formatted dates, counts, flags), so the
- * templates never compute. Pages are written as <path>/index.html ("pretty URLs"). */
+ * templates never compute. Pages are written as <path>/index.html ("pretty URLs").
+ *
+ * An incident page is written from a record (kb_site_digest) rather than from the
+ * loaded incident, so that the build can let go of each incident once it is indexed:
+ * the related incidents, which the page shows, are only known after every incident was
+ * read. A record is the page's own data in a flat binary form: strings as a varint of
+ * length+1 (0 = NULL) followed by the bytes and a NUL, so reading needs no copies. */
 #include "site.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "content/date.h"
+#include "content/extract.h"
 #include "content/sanitize.h"
 #include "util/util.h"
 
@@ -109,22 +117,37 @@ static cJSON *page_context(const kb_site *s, const char *title, const char *url)
   return ctx;
 }
 
+/* An error about `path` (no line); pages are written on several threads at once. */
+static void site_error(kb_site *s, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void site_error(kb_site *s, const char *path, const char *fmt, ...) {
+  kb_buf msg = KB_BUF_INIT;
+  va_list ap;
+  va_start(ap, fmt);
+  kb_buf_vaddf(&msg, fmt, ap);
+  va_end(ap);
+  pthread_mutex_lock(&s->lock);
+  kb_diags_add(s->diags, KB_ERROR, path, 0, "%s", msg.ptr);
+  pthread_mutex_unlock(&s->lock);
+  kb_buf_release(&msg);
+}
+
 /* Render template `name` with ctx into the page at site path `url`. */
 static int site_render(kb_site *s, const char *name, cJSON *ctx, const char *url) {
   kb_buf out = KB_BUF_INIT;
   char *err = NULL;
   int rc = kb_tmpl_set_render(s->templates, name, ctx, &out, &err);
   if (rc) {
-    kb_diags_add(s->diags, KB_ERROR, s->opts->templates_dir, 0, "%s", err ? err : "template error");
+    site_error(s, s->opts->templates_dir, "%s", err ? err : "template error");
     free(err);
   } else {
     char *file = site_file(s, url);
-    if (kb_file_write(file, out.ptr, out.len)) {
-      kb_diags_add(s->diags, KB_ERROR, file, 0, "cannot write: %s", strerror(errno));
-      rc = -1;
-    }
+    rc = kb_file_write(file, out.ptr, out.len);
+    int e = errno;
+    pthread_mutex_lock(&s->lock);
+    if (rc) kb_diags_add(s->diags, KB_ERROR, file, 0, "cannot write: %s", strerror(e));
+    else s->pages++;
+    pthread_mutex_unlock(&s->lock);
     free(file);
-    s->pages++;
   }
   kb_buf_release(&out);
   return rc;
@@ -159,7 +182,8 @@ static void add_dates(cJSON *o, const kb_incident *inc) {
 }
 
 /* What lists show of an incident. */
-static cJSON *incident_card(const kb_site *s, const kb_incident *inc) {
+static cJSON *incident_card(const kb_site *s, const kb_site_item *item) {
+  const kb_incident *inc = item->inc;
   cJSON *o = cJSON_CreateObject();
   char *href = site_href(s, inc->url);
   cJSON_AddStringToObject(o, "id", inc->id);
@@ -167,7 +191,7 @@ static cJSON *incident_card(const kb_site *s, const kb_incident *inc) {
   cJSON_AddStringToObject(o, "href", href);
   cJSON_AddStringToObject(o, "summary", inc->summary ? inc->summary : "");
   cJSON_AddBoolToObject(o, "draft", inc->draft);
-  cJSON_AddNumberToObject(o, "stack_count", (double)inc->md.stacks.n);
+  cJSON_AddNumberToObject(o, "stack_count", (double)item->stacks);
   add_dates(o, inc);
   cJSON_AddBoolToObject(o, "has_tags", inc->tags.n > 0);
   add_term_links(s, o, "tags", "tags", &inc->tags);
@@ -205,14 +229,103 @@ static char *search_href(const kb_site *s, const char *value) {
   return kb_buf_detach(&b, NULL);
 }
 
-static cJSON *incident_identifiers(const kb_site *s, const kb_incident *inc) {
-  cJSON *arr = cJSON_CreateArray();
+/* ---- the record an incident page is written from (see the top of this file) ---- */
+
+static void rec_uint(kb_buf *b, uint64_t v) {
+  while (v >= 0x80) {
+    kb_buf_addc(b, (char)(v | 0x80));
+    v >>= 7;
+  }
+  kb_buf_addc(b, (char)v);
+}
+
+static void rec_str(kb_buf *b, const char *str) {
+  if (!str) {
+    rec_uint(b, 0);
+    return;
+  }
+  size_t n = strlen(str);
+  rec_uint(b, (uint64_t)n + 1);
+  kb_buf_add(b, str, n + 1);
+}
+
+/* Reading a record: a cursor that turns bad (and stays bad) at the first field that
+ * would run past the end, so a damaged record gives an error, not a crash. */
+typedef struct rec_cursor {
+  const char *p, *end;
+  bool bad;
+} rec_cursor;
+
+static uint64_t rec_get_uint(rec_cursor *c) {
+  uint64_t v = 0;
+  for (unsigned shift = 0; !c->bad; shift += 7) {
+    if (c->p >= c->end || shift > 63) {
+      c->bad = true;
+      break;
+    }
+    unsigned char byte = (unsigned char)*c->p++;
+    v |= (uint64_t)(byte & 0x7f) << shift;
+    if (!(byte & 0x80)) return v;
+  }
+  return 0;
+}
+
+static const char *rec_get_str(rec_cursor *c) {
+  uint64_t n = rec_get_uint(c);
+  if (c->bad || n == 0) return NULL;
+  if (n > (uint64_t)(c->end - c->p) || c->p[n - 1] != '\0') {
+    c->bad = true;
+    return NULL;
+  }
+  const char *str = c->p;
+  c->p += n;
+  return str;
+}
+
+static void rec_put_stack(kb_buf *b, const kb_stack *st) {
+  rec_str(b, st->format);
+  rec_str(b, st->signature);
+  rec_str(b, st->reason.kind);
+  rec_str(b, st->reason.name);
+  rec_uint(b, st->bugcheck);
+  rec_uint(b, st->nframes);
+  for (size_t j = 0; j < st->nframes; j++) {
+    const kb_frame *f = &st->frames[j];
+    const char *strs[] = {f->module, f->function, f->offset, f->address, f->raw, f->norm, f->file};
+    for (size_t k = 0; k < sizeof strs / sizeof strs[0]; k++) rec_str(b, strs[k]);
+    rec_uint(b, (uint64_t)(uint32_t)f->line);
+    rec_uint(b, f->flags);
+  }
+}
+
+/* Body, front matter, identifiers and stacks: what only the incident's own page shows. */
+static void rec_put_incident(kb_buf *b, const kb_incident *inc) {
+  rec_str(b, inc->md.html);
+  char *params = inc->params ? cJSON_PrintUnformatted(inc->params) : NULL;
+  rec_str(b, params);
+  free(params);
+  rec_uint(b, inc->idents.n);
   for (size_t i = 0; i < inc->idents.n; i++) {
+    rec_str(b, inc->idents.v[i].kind);
+    rec_str(b, inc->idents.v[i].value);
+  }
+  rec_uint(b, inc->md.stacks.n);
+  for (size_t i = 0; i < inc->md.stacks.n; i++) rec_put_stack(b, &inc->md.stacks.v[i]);
+}
+
+static cJSON *rec_identifiers(const kb_site *s, rec_cursor *c) {
+  cJSON *arr = cJSON_CreateArray();
+  for (uint64_t i = 0, n = rec_get_uint(c); i < n && !c->bad; i++) {
+    const char *kind = rec_get_str(c), *value = rec_get_str(c);
+    if (!kind || !value) {
+      c->bad = true;
+      break;
+    }
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "kind", inc->idents.v[i].kind);
-    cJSON_AddStringToObject(o, "label", ident_label(inc->idents.v[i].kind));
-    cJSON_AddStringToObject(o, "value", inc->idents.v[i].value);
-    char *href = search_href(s, inc->idents.v[i].value);
+    cJSON_AddStringToObject(o, "kind", kind);
+    cJSON_AddStringToObject(o, "label", ident_label(kind));
+    cJSON_AddStringToObject(o, "value", value);
+    char *href = search_href(s, value);
     cJSON_AddStringToObject(o, "href", href);
     free(href);
     cJSON_AddItemToArray(arr, o);
@@ -220,54 +333,62 @@ static cJSON *incident_identifiers(const kb_site *s, const kb_incident *inc) {
   return arr;
 }
 
-static cJSON *frame_object(const kb_frame *f, size_t pos) {
+/* One frame of the stack table; sets *source and *module when it shows them. */
+static cJSON *rec_frame(rec_cursor *c, size_t pos, bool *source, bool *module) {
+  const char *mod = rec_get_str(c), *fn = rec_get_str(c), *off = rec_get_str(c), *addr = rec_get_str(c);
+  const char *raw = rec_get_str(c), *norm = rec_get_str(c), *file = rec_get_str(c);
+  int line = (int)(uint32_t)rec_get_uint(c);
+  unsigned flags = (unsigned)rec_get_uint(c);
   cJSON *o = cJSON_CreateObject();
   cJSON_AddNumberToObject(o, "pos", (double)pos);
-  cJSON_AddStringToObject(o, "module", f->module ? f->module : "");
-  cJSON_AddStringToObject(o, "function", f->function ? f->function : "");
-  cJSON_AddStringToObject(o, "offset", f->offset ? f->offset : "");
-  cJSON_AddStringToObject(o, "address", f->address ? f->address : "");
-  cJSON_AddStringToObject(o, "raw", f->raw);
-  cJSON_AddStringToObject(o, "norm", f->norm ? f->norm : "");
-  if (f->file) {
-    char *loc = f->line > 0 ? kb_xasprintf("%s:%d", f->file, f->line) : kb_xstrdup(f->file);
+  cJSON_AddStringToObject(o, "module", mod ? mod : "");
+  cJSON_AddStringToObject(o, "function", fn ? fn : "");
+  cJSON_AddStringToObject(o, "offset", off ? off : "");
+  cJSON_AddStringToObject(o, "address", addr ? addr : "");
+  cJSON_AddStringToObject(o, "raw", raw ? raw : "");
+  cJSON_AddStringToObject(o, "norm", norm ? norm : "");
+  if (file) {
+    char *loc = line > 0 ? kb_xasprintf("%s:%d", file, line) : kb_xstrdup(file);
     cJSON_AddStringToObject(o, "loc", loc);
     free(loc);
   }
-  cJSON_AddBoolToObject(o, "skipped", (f->flags & KB_FRAME_SKIP) != 0);
-  cJSON_AddBoolToObject(o, "signature", (f->flags & KB_FRAME_SIGNATURE) != 0);
+  cJSON_AddBoolToObject(o, "skipped", (flags & KB_FRAME_SKIP) != 0);
+  cJSON_AddBoolToObject(o, "signature", (flags & KB_FRAME_SIGNATURE) != 0);
+  *source = *source || file;
+  *module = *module || (mod && *mod);
   return o;
 }
 
-static cJSON *incident_stacks(const kb_incident *inc) {
-  cJSON *arr = cJSON_CreateArray();
-  for (size_t i = 0; i < inc->md.stacks.n; i++) {
-    const kb_stack *st = &inc->md.stacks.v[i];
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "number", (double)(i + 1));
-    cJSON_AddStringToObject(o, "format", st->format);
-    cJSON_AddNumberToObject(o, "frame_count", (double)st->nframes);
-    if (st->signature) cJSON_AddStringToObject(o, "signature", st->signature);
-    if (st->reason.kind) cJSON_AddStringToObject(o, "reason_kind", st->reason.kind);
-    if (st->reason.name && !st->bugcheck) cJSON_AddStringToObject(o, "reason_name", st->reason.name);
-    if (st->bugcheck) {
-      char hex[16];
-      snprintf(hex, sizeof hex, "0x%X", st->bugcheck);
-      cJSON_AddStringToObject(o, "bugcheck", hex);
-      const char *name = kb_bugcheck_name(st->bugcheck);
-      if (name) cJSON_AddStringToObject(o, "bugcheck_name", name);
-    }
-    cJSON *frames = cJSON_AddArrayToObject(o, "frames");
-    bool sources = false, modules = false;
-    for (size_t j = 0; j < st->nframes; j++) {
-      cJSON_AddItemToArray(frames, frame_object(&st->frames[j], j));
-      sources = sources || st->frames[j].file;
-      modules = modules || (st->frames[j].module && *st->frames[j].module);
-    }
-    cJSON_AddBoolToObject(o, "has_sources", sources);
-    cJSON_AddBoolToObject(o, "has_modules", modules);
-    cJSON_AddItemToArray(arr, o);
+static cJSON *rec_stack(rec_cursor *c, size_t number) {
+  const char *format = rec_get_str(c), *signature = rec_get_str(c);
+  const char *reason_kind = rec_get_str(c), *reason_name = rec_get_str(c);
+  unsigned bugcheck = (unsigned)rec_get_uint(c);
+  uint64_t nframes = rec_get_uint(c);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "number", (double)number);
+  cJSON_AddStringToObject(o, "format", format ? format : "");
+  cJSON_AddNumberToObject(o, "frame_count", (double)nframes);
+  if (signature) cJSON_AddStringToObject(o, "signature", signature);
+  if (reason_kind) cJSON_AddStringToObject(o, "reason_kind", reason_kind);
+  if (reason_name && !bugcheck) cJSON_AddStringToObject(o, "reason_name", reason_name);
+  if (bugcheck) {
+    char hex[16];
+    snprintf(hex, sizeof hex, "0x%X", bugcheck);
+    cJSON_AddStringToObject(o, "bugcheck", hex);
+    const char *name = kb_bugcheck_name(bugcheck);
+    if (name) cJSON_AddStringToObject(o, "bugcheck_name", name);
   }
+  cJSON *frames = cJSON_AddArrayToObject(o, "frames");
+  bool sources = false, modules = false;
+  for (uint64_t j = 0; j < nframes && !c->bad; j++) cJSON_AddItemToArray(frames, rec_frame(c, j, &sources, &modules));
+  cJSON_AddBoolToObject(o, "has_sources", sources);
+  cJSON_AddBoolToObject(o, "has_modules", modules);
+  return o;
+}
+
+static cJSON *rec_stacks(rec_cursor *c) {
+  cJSON *arr = cJSON_CreateArray();
+  for (uint64_t i = 0, n = rec_get_uint(c); i < n && !c->bad; i++) cJSON_AddItemToArray(arr, rec_stack(c, i + 1));
   return arr;
 }
 
@@ -276,8 +397,11 @@ static cJSON *incident_stacks(const kb_incident *inc) {
 #define RELATED_MAX 5
 #define RELATED_GROUP_MAX 100 /* a frame or tag shared by more incidents tells little (and costs) */
 
+/* Frames and tags are compared by a 64-bit hash of their text: the digests keep 8 bytes
+ * per frame instead of the names (a collision among a few million names is a ~1e-7
+ * chance, and would only add one shared frame to a related list). */
 typedef struct rel_post {
-  const char *key; /* a frame's norm or a tag (borrowed from the incidents) */
+  uint64_t key;
   size_t inc;
 } rel_post;
 
@@ -286,22 +410,63 @@ typedef struct rel_list {
   size_t n, cap;
 } rel_list;
 
-typedef struct site_rel {
+struct kb_site_rel {
   size_t idx[RELATED_MAX];
   unsigned frames[RELATED_MAX], tags[RELATED_MAX];
   size_t n;
-} site_rel;
+};
+
+static uint64_t text_hash(const char *str) { /* FNV-1a, then splitmix64's finalizer */
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const unsigned char *p = (const unsigned char *)str; *p; p++) h = (h ^ *p) * 0x100000001b3ull;
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+  return h ^ (h >> 31);
+}
+
+static int u64_cmp(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+static size_t u64_sort_unique(uint64_t *v, size_t n) {
+  if (n) qsort(v, n, sizeof *v, u64_cmp);
+  size_t w = 0;
+  for (size_t r = 0; r < n; r++)
+    if (!w || v[r] != v[w - 1]) v[w++] = v[r];
+  return w;
+}
+
+/* The hashes of the distinct frames (norms, not skipped) of an incident, sorted. */
+static uint64_t *incident_norms(const kb_incident *inc, size_t *n) {
+  size_t cap = 0;
+  for (size_t i = 0; i < inc->md.stacks.n; i++) cap += inc->md.stacks.v[i].nframes;
+  uint64_t *v = kb_xmalloc((cap ? cap : 1) * sizeof *v);
+  size_t k = 0;
+  for (size_t i = 0; i < inc->md.stacks.n; i++)
+    for (size_t j = 0; j < inc->md.stacks.v[i].nframes; j++) {
+      const kb_frame *f = &inc->md.stacks.v[i].frames[j];
+      if (f->norm && *f->norm && !(f->flags & KB_FRAME_SKIP)) v[k++] = text_hash(f->norm);
+    }
+  *n = u64_sort_unique(v, k);
+  return v;
+}
+
+/* The hashes of an incident's distinct tags, sorted; caller frees. */
+static uint64_t *incident_tags(const kb_incident *inc, size_t *n) {
+  uint64_t *v = kb_xmalloc((inc->tags.n ? inc->tags.n : 1) * sizeof *v);
+  for (size_t t = 0; t < inc->tags.n; t++) v[t] = text_hash(inc->tags.v[t]);
+  *n = u64_sort_unique(v, inc->tags.n);
+  return v;
+}
 
 static int rel_post_cmp(const void *a, const void *b) {
   const rel_post *x = a, *y = b;
-  int c = strcmp(x->key, y->key);
-  return c ? c : (x->inc > y->inc) - (x->inc < y->inc);
+  if (x->key != y->key) return x->key > y->key ? 1 : -1;
+  return (x->inc > y->inc) - (x->inc < y->inc);
 }
 
-static int str_cmp(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
-
-
-static void rel_push(rel_list *l, const char *key, size_t inc) {
+static void rel_push(rel_list *l, uint64_t key, size_t inc) {
   if (l->n == l->cap) {
     l->cap = l->cap ? l->cap * 2 : 256;
     l->v = kb_xrealloc(l->v, l->cap * sizeof *l->v);
@@ -309,33 +474,9 @@ static void rel_push(rel_list *l, const char *key, size_t inc) {
   l->v[l->n++] = (rel_post){key, inc};
 }
 
-/* Sort by (key, incident) and drop duplicates. */
+/* Sort by (key, incident); the posts are distinct already. */
 static void rel_finish(rel_list *l) {
-  if (!l->n) return;
-  qsort(l->v, l->n, sizeof *l->v, rel_post_cmp);
-  size_t w = 1;
-  for (size_t r = 1; r < l->n; r++)
-    if (rel_post_cmp(&l->v[r], &l->v[w - 1]) != 0) l->v[w++] = l->v[r];
-  l->n = w;
-}
-
-/* The distinct frames (norms, not skipped) of an incident, sorted; caller frees. */
-static const char **incident_norms(const kb_incident *inc, size_t *n) {
-  size_t cap = 0;
-  for (size_t i = 0; i < inc->md.stacks.n; i++) cap += inc->md.stacks.v[i].nframes;
-  const char **v = kb_xmalloc((cap ? cap : 1) * sizeof *v);
-  size_t k = 0;
-  for (size_t i = 0; i < inc->md.stacks.n; i++)
-    for (size_t j = 0; j < inc->md.stacks.v[i].nframes; j++) {
-      const kb_frame *f = &inc->md.stacks.v[i].frames[j];
-      if (f->norm && *f->norm && !(f->flags & KB_FRAME_SKIP)) v[k++] = f->norm;
-    }
-  if (k) qsort(v, k, sizeof *v, str_cmp);
-  size_t w = 0;
-  for (size_t r = 0; r < k; r++)
-    if (!w || strcmp(v[r], v[w - 1]) != 0) v[w++] = v[r];
-  *n = w;
-  return v;
+  if (l->n) qsort(l->v, l->n, sizeof *l->v, rel_post_cmp);
 }
 
 /* The incidents whose counts are not zero, so a pass touches only them, not all n. */
@@ -345,16 +486,16 @@ typedef struct rel_touched {
 } rel_touched;
 
 /* Add 1 to count[j] for every other incident j filed under `key`. */
-static void rel_count(const rel_list *l, const char *key, size_t self, unsigned *count, const unsigned *other,
+static void rel_count(const rel_list *l, uint64_t key, size_t self, unsigned *count, const unsigned *other,
                       rel_touched *touched) {
   size_t lo = 0, hi = l->n;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (strcmp(l->v[mid].key, key) < 0) lo = mid + 1;
+    if (l->v[mid].key < key) lo = mid + 1;
     else hi = mid;
   }
   size_t end = lo;
-  while (end < l->n && strcmp(l->v[end].key, key) == 0) end++;
+  while (end < l->n && l->v[end].key == key) end++;
   if (end - lo > RELATED_GROUP_MAX) return;
   for (size_t k = lo; k < end; k++) {
     size_t j = l->v[k].inc;
@@ -363,72 +504,77 @@ static void rel_count(const rel_list *l, const char *key, size_t self, unsigned 
   }
 }
 
-/* For every incident, the RELATED_MAX others that share the most: a shared frame
- * counts three times a shared tag; ties go to the newer incident. */
-static site_rel *related_compute(const kb_site *s) {
-  site_rel *rel = kb_xcalloc(s->n ? s->n : 1, sizeof *rel);
+/* Keep j in r if it is among the RELATED_MAX best: a shared frame counts three times a
+ * shared tag; ties go to the newer incident (lower index: newest first). */
+static void rel_offer(kb_site_rel *r, size_t j, unsigned frames, unsigned tags) {
+  unsigned score = 3 * frames + tags;
+  if (!score) return;
+  size_t at = r->n;
+  while (at > 0 && (3 * r->frames[at - 1] + r->tags[at - 1] < score ||
+                    (3 * r->frames[at - 1] + r->tags[at - 1] == score && r->idx[at - 1] > j)))
+    at--;
+  if (at >= RELATED_MAX) return;
+  size_t last = r->n < RELATED_MAX ? r->n : RELATED_MAX - 1;
+  for (size_t m = last; m > at; m--) {
+    r->idx[m] = r->idx[m - 1];
+    r->frames[m] = r->frames[m - 1];
+    r->tags[m] = r->tags[m - 1];
+  }
+  r->idx[at] = j;
+  r->frames[at] = frames;
+  r->tags[at] = tags;
+  if (r->n < RELATED_MAX) r->n++;
+}
+
+void kb_site_related(kb_site *s) {
+  size_t n1 = s->n ? s->n : 1;
+  s->rel = kb_xcalloc(n1, sizeof *s->rel);
   rel_list frames = {0}, tags = {0};
+  uint64_t **tagv = kb_xcalloc(n1, sizeof *tagv);
+  size_t *ntags = kb_xcalloc(n1, sizeof *ntags);
   for (size_t i = 0; i < s->n; i++) {
-    size_t nn;
-    const char **norms = incident_norms(s->incidents[i], &nn);
-    for (size_t k = 0; k < nn; k++) rel_push(&frames, norms[k], i);
-    free(norms);
-    for (size_t t = 0; t < s->incidents[i]->tags.n; t++) rel_push(&tags, s->incidents[i]->tags.v[t], i);
+    for (size_t k = 0; k < s->items[i].nnorms; k++) rel_push(&frames, s->items[i].norms[k], i);
+    tagv[i] = incident_tags(s->items[i].inc, &ntags[i]);
+    for (size_t t = 0; t < ntags[i]; t++) rel_push(&tags, tagv[i][t], i);
   }
   rel_finish(&frames);
   rel_finish(&tags);
-  unsigned *fc = kb_xcalloc(s->n ? s->n : 1, sizeof *fc), *tc = kb_xcalloc(s->n ? s->n : 1, sizeof *tc);
-  rel_touched touched = {kb_xcalloc(s->n ? s->n : 1, sizeof *touched.v), 0};
+  unsigned *fc = kb_xcalloc(n1, sizeof *fc), *tc = kb_xcalloc(n1, sizeof *tc);
+  rel_touched touched = {kb_xcalloc(n1, sizeof *touched.v), 0};
   for (size_t i = 0; i < s->n; i++) {
-    size_t nn;
-    const char **norms = incident_norms(s->incidents[i], &nn);
     touched.n = 0;
-    for (size_t k = 0; k < nn; k++) rel_count(&frames, norms[k], i, fc, tc, &touched);
-    free(norms);
-    const kb_strlist *tl = &s->incidents[i]->tags;
-    for (size_t t = 0; t < tl->n; t++) {
-      bool dup = false;
-      for (size_t u = 0; u < t && !dup; u++) dup = strcmp(tl->v[u], tl->v[t]) == 0;
-      if (!dup) rel_count(&tags, tl->v[t], i, tc, fc, &touched);
-    }
-    site_rel *r = &rel[i];
+    for (size_t k = 0; k < s->items[i].nnorms; k++) rel_count(&frames, s->items[i].norms[k], i, fc, tc, &touched);
+    for (size_t t = 0; t < ntags[i]; t++) rel_count(&tags, tagv[i][t], i, tc, fc, &touched);
     for (size_t tj = 0; tj < touched.n; tj++) {
       size_t j = touched.v[tj];
-      unsigned score = 3 * fc[j] + tc[j];
-      if (!score) continue;
-      /* higher score first; ties to the newer incident (lower index: newest first) */
-      size_t at = r->n;
-      while (at > 0 && (3 * r->frames[at - 1] + r->tags[at - 1] < score ||
-                        (3 * r->frames[at - 1] + r->tags[at - 1] == score && r->idx[at - 1] > j)))
-        at--;
-      if (at < RELATED_MAX) {
-        size_t last = r->n < RELATED_MAX ? r->n : RELATED_MAX - 1;
-        for (size_t m = last; m > at; m--) {
-          r->idx[m] = r->idx[m - 1];
-          r->frames[m] = r->frames[m - 1];
-          r->tags[m] = r->tags[m - 1];
-        }
-        r->idx[at] = j;
-        r->frames[at] = fc[j];
-        r->tags[at] = tc[j];
-        if (r->n < RELATED_MAX) r->n++;
-      }
+      rel_offer(&s->rel[i], j, fc[j], tc[j]);
       fc[j] = tc[j] = 0;
     }
+    free(tagv[i]);
   }
+  free(tagv);
+  free(ntags);
   free(fc);
   free(tc);
   free(touched.v);
   free(frames.v);
   free(tags.v);
-  return rel;
 }
 
-static cJSON *related_json(const kb_site *s, const kb_incident *inc, const site_rel *r) {
+void kb_site_digest(kb_site *s, size_t i, const kb_incident *full, kb_buf *rec) {
+  kb_site_item *item = &s->items[i];
+  if (!item->inc->summary && full->summary) item->inc->summary = kb_xstrdup(full->summary);
+  item->stacks = full->md.stacks.n;
+  free(item->norms);
+  item->norms = incident_norms(full, &item->nnorms);
+  rec_put_incident(rec, full);
+}
+
+static cJSON *related_json(const kb_site *s, const kb_incident *inc, const kb_site_rel *r) {
   cJSON *arr = cJSON_CreateArray();
   for (size_t k = 0; r && k < r->n; k++) {
-    const kb_incident *other = s->incidents[r->idx[k]];
-    cJSON *o = incident_card(s, other);
+    const kb_incident *other = s->items[r->idx[k]].inc;
+    cJSON *o = incident_card(s, &s->items[r->idx[k]]);
     kb_buf why = KB_BUF_INIT;
     if (r->frames[k]) kb_buf_addf(&why, "%u shared frame%s", r->frames[k], r->frames[k] == 1 ? "" : "s");
     if (r->tags[k]) {
@@ -449,26 +595,45 @@ static bool is_web_url(const char *u) {
   return (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0) && kb_url_is_safe(u, strlen(u));
 }
 
-static int write_incident(kb_site *s, const kb_incident *inc, const site_rel *rel) {
-  cJSON *ctx = page_context(s, inc->title, inc->url);
-  cJSON *o = incident_card(s, inc);
-  cJSON_AddStringToObject(o, "body", inc->md.html);
+/* The `incident` object of an incident page: the card, the record's data, related. */
+static cJSON *incident_object(const kb_site *s, size_t i, rec_cursor *c) {
+  const kb_incident *inc = s->items[i].inc;
+  cJSON *o = incident_card(s, &s->items[i]);
+  const char *body = rec_get_str(c), *params_json = rec_get_str(c);
+  cJSON_AddStringToObject(o, "body", body ? body : "");
   cJSON_AddStringToObject(o, "slug", inc->slug);
-  cJSON *related = related_json(s, inc, rel);
+  cJSON *related = related_json(s, inc, s->rel ? &s->rel[i] : NULL);
   cJSON_AddBoolToObject(o, "has_related", cJSON_GetArraySize(related) > 0);
   cJSON_AddItemToObject(o, "related", related);
-  cJSON *ids = incident_identifiers(s, inc);
+  cJSON *ids = rec_identifiers(s, c);
   cJSON_AddBoolToObject(o, "has_identifiers", cJSON_GetArraySize(ids) > 0);
   cJSON_AddItemToObject(o, "identifiers", ids);
-  cJSON *stacks = incident_stacks(inc);
+  cJSON *stacks = rec_stacks(c);
   cJSON_AddBoolToObject(o, "has_stacks", cJSON_GetArraySize(stacks) > 0);
   cJSON_AddItemToObject(o, "stacks", stacks);
-  cJSON_AddItemToObject(o, "params", cJSON_Duplicate(inc->params, 1));
-  const cJSON *src = cJSON_GetObjectItemCaseSensitive(inc->params, "source");
+  cJSON *params = params_json ? cJSON_Parse(params_json) : NULL;
+  cJSON_AddItemToObject(o, "params", params ? params : cJSON_CreateObject());
+  const cJSON *src = cJSON_GetObjectItemCaseSensitive(params, "source");
   if (cJSON_IsString(src) && is_web_url(src->valuestring)) cJSON_AddStringToObject(o, "source", src->valuestring);
-  cJSON_AddItemToObject(ctx, "incident", o);
-  int rc = site_render(s, "incident", ctx, inc->url);
+  return o;
+}
+
+static int write_alias(kb_site *s, const char *alias, const kb_incident *inc);
+
+int kb_site_write_incident(kb_site *s, size_t i, const char *rec, size_t len) {
+  const kb_incident *inc = s->items[i].inc;
+  rec_cursor c = {rec, rec + len, false};
+  cJSON *ctx = page_context(s, inc->title, inc->url);
+  cJSON_AddItemToObject(ctx, "incident", incident_object(s, i, &c));
+  int rc;
+  if (c.bad) {
+    site_error(s, inc->path, "internal error: damaged page record");
+    rc = -1;
+  } else {
+    rc = site_render(s, "incident", ctx, inc->url);
+  }
   cJSON_Delete(ctx);
+  for (size_t a = 0; rc == 0 && a < inc->aliases.n; a++) rc = write_alias(s, inc->aliases.v[a], inc);
   return rc;
 }
 
@@ -484,7 +649,7 @@ static int write_alias(kb_site *s, const char *alias, const kb_incident *inc) {
 
 static cJSON *cards(const kb_site *s, const size_t *idx, size_t n) {
   cJSON *arr = cJSON_CreateArray();
-  for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, incident_card(s, s->incidents[idx ? idx[i] : i]));
+  for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, incident_card(s, &s->items[idx ? idx[i] : i]));
   return arr;
 }
 
@@ -527,7 +692,7 @@ static int term_cmp(const void *a, const void *b) {
 
 static void terms_collect(const kb_site *s, site_terms *t, bool categories) {
   for (size_t i = 0; i < s->n; i++) {
-    const kb_strlist *l = categories ? &s->incidents[i]->categories : &s->incidents[i]->tags;
+    const kb_strlist *l = categories ? &s->items[i].inc->categories : &s->items[i].inc->tags;
     for (size_t j = 0; j < l->n; j++) term_add(term_get(t, l->v[j]), i);
   }
   if (t->n) qsort(t->v, t->n, sizeof *t->v, term_cmp);
@@ -587,7 +752,7 @@ static int write_text_file(kb_site *s, const char *url, kb_buf *b) {
   char *file = site_file(s, url);
   int rc = 0;
   if (b->err || kb_file_write(file, b->ptr, b->len)) {
-    kb_diags_add(s->diags, KB_ERROR, file, 0, "cannot write: %s", b->err ? "too large" : strerror(errno));
+    site_error(s, file, "cannot write: %s", b->err ? "too large" : strerror(errno));
     rc = -1;
   }
   free(file);
@@ -613,14 +778,14 @@ static int write_feed(kb_site *s) {
   kb_buf_add_xml(&b, home, strlen(home));
   kb_buf_adds(&b, "\"/>\n<id>urn:kb:site</id>\n");
   char updated[40];
-  if (s->n && s->incidents[0]->has_date)
-    kb_date_format_rfc3339(s->incidents[0]->date, s->incidents[0]->tz_min, updated, sizeof updated);
+  if (s->n && s->items[0].inc->has_date)
+    kb_date_format_rfc3339(s->items[0].inc->date, s->items[0].inc->tz_min, updated, sizeof updated);
   else
     snprintf(updated, sizeof updated, "%s", s->built_at);
   xml_text(&b, "updated", updated);
   kb_buf_adds(&b, "\n<generator>kb</generator>\n");
   for (size_t i = 0; i < s->n && i < FEED_ENTRIES; i++) {
-    const kb_incident *inc = s->incidents[i];
+    const kb_incident *inc = s->items[i].inc;
     char *link = site_abs(s, inc->url);
     char date[40];
     if (inc->has_date) kb_date_format_rfc3339(inc->date, inc->tz_min, date, sizeof date);
@@ -667,7 +832,7 @@ static int write_sitemap(kb_site *s, const site_terms *tags, const site_terms *c
   sitemap_url(&b, s, "/", NULL);
   for (size_t i = 0; i < s->n; i++) {
     char ymd[40];
-    const kb_incident *inc = s->incidents[i];
+    const kb_incident *inc = s->items[i].inc;
     if (inc->has_date) kb_date_format_ymd(inc->date, inc->tz_min, ymd, sizeof ymd);
     sitemap_url(&b, s, inc->url, inc->has_date ? ymd : NULL);
   }
@@ -703,7 +868,7 @@ static int copy_tree(kb_site *s, const char *from, const char *to) {
     } else if (stat(src, &st) == 0 && S_ISREG(st.st_mode)) {
       kb_buf data = KB_BUF_INIT;
       rc = kb_file_read(src, &data) || kb_file_write(dst, data.ptr, data.len) ? -1 : 0;
-      if (rc) kb_diags_add(s->diags, KB_ERROR, src, 0, "cannot copy: %s", strerror(errno));
+      if (rc) site_error(s, src, "cannot copy: %s", strerror(errno));
       kb_buf_release(&data);
     }
     free(src);
@@ -713,17 +878,11 @@ static int copy_tree(kb_site *s, const char *from, const char *to) {
   return rc;
 }
 
-int kb_site_write(kb_site *s) {
+int kb_site_write_lists(kb_site *s) {
   site_terms tags = {"tags", "Tags", NULL, 0, 0}, cats = {"categories", "Categories", NULL, 0, 0};
   terms_collect(s, &tags, false);
   terms_collect(s, &cats, true);
   int rc = write_home(s);
-  site_rel *rel = related_compute(s);
-  for (size_t i = 0; rc == 0 && i < s->n; i++) {
-    rc = write_incident(s, s->incidents[i], &rel[i]);
-    for (size_t a = 0; rc == 0 && a < s->incidents[i]->aliases.n; a++)
-      rc = write_alias(s, s->incidents[i]->aliases.v[a], s->incidents[i]);
-  }
   if (rc == 0) rc = write_terms(s, &tags);
   if (rc == 0) rc = write_terms(s, &cats);
   if (rc == 0) rc = write_404(s);
@@ -734,8 +893,17 @@ int kb_site_write(kb_site *s) {
     rc = copy_tree(s, static_dir, s->dir);
     free(static_dir);
   }
-  free(rel);
   terms_release(&tags);
   terms_release(&cats);
   return rc;
+}
+
+void kb_site_release(kb_site *s) {
+  if (!s) return;
+  for (size_t i = 0; s->items && i < s->n; i++) {
+    free(s->items[i].norms);
+    s->items[i].norms = NULL;
+  }
+  free(s->rel);
+  s->rel = NULL;
 }

@@ -87,7 +87,6 @@ enum MHD_Result kb_srv_api_match(kb_srv_req *r) {
     rc = kb_srv_send_error(r, 500, "the index could not be read");
   } else {
     cJSON *o = kb_match_to_json(&q, &m);
-    kb_srv_match_add_stacks(o, &m);
     rc = kb_srv_send_json(r, 200, o);
   }
   free(err);
@@ -133,5 +132,7 @@ enum MHD_Result kb_srv_api_health(kb_srv_req *r) {
   cJSON_AddNumberToObject(o, "generation", (double)r->snap->gen);
   cJSON_AddNumberToObject(o, "incidents", ix ? (double)kb_index_incidents(ix) : 0);
   cJSON_AddStringToObject(o, "built_at", r->snap->built_at);
+  /* the newest published index could not be read: this is the build before it */
+  cJSON_AddBoolToObject(o, "stale", atomic_load(&r->srv->stale));
   return kb_srv_send_json(r, ix ? 200 : 503, o);
 }

@@ -22,7 +22,8 @@ static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind, const char
                                   const char *content_type, const char *transfer_encoding, const char *data,
                                   uint64_t off, size_t size) {
   kb_srv_req *r = cls;
-  if (strcmp(key, "stack") != 0 || size == 0) return MHD_YES;
+  /* a multipart part without name="..." comes with a NULL key */
+  if (!key || strcmp(key, "stack") != 0 || size == 0) return MHD_YES;
   kb_buf_add(&r->body, data, size);
   if (r->body.err) r->body_too_big = true;
   return r->body_too_big ? MHD_NO : MHD_YES;

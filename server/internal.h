@@ -32,15 +32,19 @@ typedef struct kb_srv_snap {
   long long incidents;
   dev_t dev;           /* kb.sqlite this snapshot describes (0/0 = none) */
   ino_t ino;
+  kb_index **ix;       /* that file opened once per worker thread (kb_srv_index) */
+  unsigned nix;
+  char *error;         /* why the index cannot be read (names the file: stderr only); NULL = fine */
 } kb_srv_snap;
 
 /* The current snapshot, reloaded first if kb.sqlite was replaced; release when done. */
 kb_srv_snap *kb_srv_snap_acquire(kb_server *s);
 void kb_srv_snap_release(kb_srv_snap *snap); /* accepts NULL */
-/* Load a new snapshot and make it current (force: even if kb.sqlite looks the same). */
+/* Load a new snapshot and make it current (force: even if kb.sqlite looks the same);
+ * an unreadable index does not replace a readable one. */
 void kb_srv_snap_reload(kb_server *s, bool force);
 void kb_srv_snap_free_all(kb_server *s);
-/* This thread's index for `snap`'s generation; NULL when it cannot be opened. */
+/* This worker thread's handle on `snap`'s index; NULL when it cannot be read. */
 kb_index *kb_srv_index(kb_server *s, const kb_srv_snap *snap);
 int kb_srv_index_key_init(kb_server *s);
 
@@ -67,9 +71,14 @@ struct kb_server {
   pthread_mutex_t snap_lock;   /* guards `snap` */
   pthread_mutex_t reload_lock; /* one reload at a time */
   kb_srv_snap *snap;
+  dev_t bad_dev;          /* a published kb.sqlite refused as unreadable (0/0 = none) */
+  ino_t bad_ino;
+  atomic_bool stale;      /* the published index was refused: answering from an older build */
   atomic_ulong gen;
   atomic_int connections; /* open connections */
   atomic_int inflight;    /* requests between their first byte and their completion */
+  unsigned threads;       /* libmicrohttpd's worker threads: one index handle each */
+  atomic_uint next_slot;  /* the next worker thread's slot (snapshot.c) */
   pthread_key_t index_key;
   bool index_key_ok;
   kb_srv_gzcache *gz;
@@ -166,10 +175,6 @@ enum MHD_Result kb_srv_page_render(kb_srv_req *r, unsigned status, const char *n
                                    cJSON *data);
 enum MHD_Result kb_srv_page_search(kb_srv_req *r);
 enum MHD_Result kb_srv_page_match(kb_srv_req *r);
-/* Add "stack" (which stack of the incident matched, null when matched by text) to
- * every result of a kb_match_to_json body. */
-struct kb_match;
-void kb_srv_match_add_stacks(cJSON *result, const struct kb_match *m);
 
 /* ---- api.c ---- */
 enum MHD_Result kb_srv_api_search(kb_srv_req *r);

@@ -472,16 +472,6 @@ static bool pairs_on_first_stack(const cJSON *qframes, const cJSON *pairs) {
   return true;
 }
 
-void kb_srv_match_add_stacks(cJSON *result, const kb_match *m) {
-  cJSON *res = cJSON_GetObjectItemCaseSensitive(result, "results");
-  for (size_t i = 0; m && i < m->n; i++) {
-    cJSON *o = cJSON_GetArrayItem(res, (int)i);
-    if (!o) break;
-    if (m->v[i].stack_seq >= 0) cJSON_AddNumberToObject(o, "stack", m->v[i].stack_seq);
-    else cJSON_AddNullToObject(o, "stack");
-  }
-}
-
 /* Each result with its score as text, and the side-by-side rows from the incident's
  * stack as the index holds it. */
 static void decorate_results(kb_srv_req *r, kb_index *ix, cJSON *result) {
@@ -562,7 +552,6 @@ static enum MHD_Result render_match(kb_srv_req *r, const char *text, bool from_s
   }
   cJSON *data = cJSON_CreateObject();
   cJSON *result = kb_match_to_json(&q, &m);
-  kb_srv_match_add_stacks(result, &m);
   cJSON *qframes = cJSON_GetObjectItemCaseSensitive(result, "frames");
   decorate_frames(qframes);
   int nframes = cJSON_GetArraySize(qframes), nskipped = 0;

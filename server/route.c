@@ -9,7 +9,9 @@
 #include "internal.h"
 #include "util/util.h"
 
-enum { M_GET = 1, M_HEAD = 2, M_POST = 4, M_ANY = 7 };
+/* M_OTHER: any method kb does not serve (PUT, DELETE, ...); M_ANY routes take those too,
+ * so they never answer 405 (they have no Allow list to send). */
+enum { M_GET = 1, M_HEAD = 2, M_POST = 4, M_OTHER = 8, M_ANY = 15 };
 
 typedef struct route {
   const char *path;
@@ -48,7 +50,7 @@ static unsigned method_bit(const char *m) {
   if (strcmp(m, "GET") == 0) return M_GET;
   if (strcmp(m, "HEAD") == 0) return M_HEAD;
   if (strcmp(m, "POST") == 0) return M_POST;
-  return 0;
+  return M_OTHER;
 }
 
 /* The part of `path` below the site's base ("/kb/x" -> "/x"); NULL when outside. */

@@ -117,6 +117,7 @@ static kb_server *server_new(const kb_server_opts *o) {
   /* keep a few slots for answering 503 rather than refusing connections outright */
   unsigned spare = s->max_connections / 8 ? s->max_connections / 8 : 1;
   s->soft_limit = s->max_connections > spare ? s->max_connections - spare : 1;
+  s->threads = o->threads ? o->threads : KB_SERVER_THREADS;
   s->live_reload = o->live_reload;
   s->log = o->access_log;
   pthread_mutex_init(&s->log_lock, NULL);
@@ -129,12 +130,11 @@ static kb_server *server_new(const kb_server_opts *o) {
 static struct MHD_Daemon *daemon_start(kb_server *s, const kb_server_opts *o, struct sockaddr_storage *addr, bool v6) {
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
   if (v6) flags |= MHD_USE_IPv6;
-  unsigned threads = o->threads ? o->threads : KB_SERVER_THREADS;
   unsigned per_ip = s->max_connections < KB_SERVER_PER_IP_CONNECTIONS ? s->max_connections : KB_SERVER_PER_IP_CONNECTIONS;
   return MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_request, s,
                           MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
                           MHD_OPTION_SOCK_ADDR, (struct sockaddr *)addr,
-                          MHD_OPTION_THREAD_POOL_SIZE, threads,
+                          MHD_OPTION_THREAD_POOL_SIZE, s->threads,
                           MHD_OPTION_CONNECTION_LIMIT, s->max_connections,
                           MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
                           MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)KB_SERVER_TIMEOUT,
@@ -159,6 +159,10 @@ kb_server *kb_server_start(const kb_server_opts *o, char **err) {
     goto err;
   }
   kb_srv_snap_reload(s, true);
+  if (s->snap->error && s->snap->ino) { /* there is an index, and it is damaged: refuse to start */
+    *err = kb_xstrdup(s->snap->error);
+    goto err;
+  }
   s->daemon = daemon_start(s, o, &addr, v6);
   if (!s->daemon) {
     *err = kb_xasprintf("cannot listen on %s port %u (in use, or not an address of this machine?)", o->bind, o->port);

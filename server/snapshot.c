@@ -1,15 +1,19 @@
 /* snapshot.c - which build the server is answering from. A snapshot holds what comes
  * with one published build: its generation number, the site data the templates show
- * (from the index's meta table) and a fresh template cache. Requests take a reference
+ * (from the index's meta table), a fresh template cache and the index itself, opened
+ * once for each worker thread when the snapshot is loaded. Requests take a reference
  * to the current snapshot and keep it until they are done, so a reload never pulls
- * anything from under a request.
+ * anything from under a request, and a request reads exactly the index its snapshot
+ * describes (an open handle keeps a replaced file readable).
  *
  * A new build is noticed two ways: cmd_serve calls kb_server_reload() after its own
  * build, and every request compares kb.sqlite's inode with the snapshot's (a `kb
- * build` run by hand swaps the folder, so the inode changes). Each worker thread keeps
- * its own read-only kb_index and reopens it when the generation moves on; the old file
- * stays readable through the open handle even after the build deleted it.
- * Called by route.c (acquire/release), pages.c and api.c (kb_srv_index). */
+ * build` run by hand swaps the folder, so the inode changes). A published index that
+ * cannot be read (truncated, damaged, not a kb index) does not replace a good one:
+ * the server says so once on stderr and keeps answering from the last good build
+ * until a readable one is published; its inode is remembered so that requests do not
+ * try it again. Called by route.c (acquire/release), pages.c and api.c (kb_srv_index). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,14 +37,7 @@ static char *base_path(const char *base_url) {
   return n && p[n - 1] == '/' ? kb_xstrdup(p) : kb_xasprintf("%s/", p);
 }
 
-static void read_meta(kb_srv_snap *snap, const char *index_path) {
-  char *err = NULL;
-  kb_index *ix = kb_index_open(index_path, &err);
-  if (!ix) {
-    fprintf(stderr, "kb serve: %s\n", err); /* stderr only: responses never name paths */
-    free(err);
-    return;
-  }
+static void read_meta(kb_srv_snap *snap, kb_index *ix) {
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(kb_index_db(ix), "SELECT key, value FROM meta", -1, &st, NULL) == SQLITE_OK) {
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -52,7 +49,32 @@ static void read_meta(kb_srv_snap *snap, const char *index_path) {
   }
   sqlite3_finalize(st);
   snap->incidents = kb_index_incidents(ix);
-  kb_index_close(ix);
+}
+
+static void close_all(kb_srv_snap *snap) {
+  for (unsigned i = 0; i < snap->nix; i++) kb_index_close(snap->ix[i]), snap->ix[i] = NULL;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b) { return a->st_dev == b->st_dev && a->st_ino == b->st_ino; }
+
+/* One handle per worker thread, all on the same file: the path is looked at before
+ * and after, and a build that swapped it meanwhile makes this try again. */
+static void open_all(kb_srv_snap *snap, const char *path) {
+  for (int attempt = 0; attempt < 3; attempt++) {
+    struct stat before, after;
+    free(snap->error);
+    snap->error = NULL;
+    if (stat(path, &before) != 0) {
+      snap->error = kb_xasprintf("%s: no index here; run 'kb build' first", path);
+      return;
+    }
+    snap->dev = before.st_dev, snap->ino = before.st_ino;
+    for (unsigned i = 0; i < snap->nix && !snap->error; i++) snap->ix[i] = kb_index_open(path, &snap->error);
+    if (!snap->error && stat(path, &after) == 0 && same_file(&before, &after)) return;
+    close_all(snap);
+    if (snap->error) return; /* this file cannot be read: trying again will not help */
+  }
+  snap->error = kb_xasprintf("%s: replaced again and again while being opened", path);
 }
 
 static cJSON *site_object(const kb_srv_snap *snap) {
@@ -66,15 +88,15 @@ static cJSON *site_object(const kb_srv_snap *snap) {
   return o;
 }
 
-static kb_srv_snap *snap_load(kb_server *s, unsigned long gen) {
+static kb_srv_snap *snap_load(kb_server *s) {
   kb_srv_snap *snap = kb_xcalloc(1, sizeof *snap);
-  snap->gen = gen;
   atomic_init(&snap->refs, 1);
   snap->base_url = kb_xstrdup("/");
   snap->built_at = kb_xstrdup("");
-  struct stat st;
-  if (stat(s->index_path, &st) == 0) snap->dev = st.st_dev, snap->ino = st.st_ino;
-  read_meta(snap, s->index_path);
+  snap->nix = s->threads;
+  snap->ix = kb_xcalloc(snap->nix, sizeof *snap->ix);
+  open_all(snap, s->index_path);
+  if (!snap->error) read_meta(snap, snap->ix[0]);
   snap->base = base_path(snap->base_url);
   snap->site = site_object(snap);
   snap->tmpl = kb_tmpl_set_new(kb_tmpl_dir_loader, s->templates_dir);
@@ -83,6 +105,9 @@ static kb_srv_snap *snap_load(kb_server *s, unsigned long gen) {
 
 void kb_srv_snap_release(kb_srv_snap *snap) {
   if (!snap || atomic_fetch_sub(&snap->refs, 1) != 1) return;
+  close_all(snap);
+  free(snap->ix);
+  free(snap->error);
   kb_tmpl_set_free(snap->tmpl);
   cJSON_Delete(snap->site);
   free(snap->base);
@@ -91,22 +116,43 @@ void kb_srv_snap_release(kb_srv_snap *snap) {
   free(snap);
 }
 
+/* Whether `st` is what the current snapshot serves, or the index it refused already.
+ * Called with snap_lock held. */
+static bool known(const kb_server *s, const struct stat *st) {
+  return (st->st_dev == s->snap->dev && st->st_ino == s->snap->ino) ||
+         (st->st_dev == s->bad_dev && st->st_ino == s->bad_ino);
+}
+
+/* Make `fresh` current, or refuse it when it cannot be read and the current one can. */
+static void install(kb_server *s, kb_srv_snap *fresh) {
+  pthread_mutex_lock(&s->snap_lock);
+  kb_srv_snap *old = s->snap;
+  bool keep = old && !old->error && fresh->error && fresh->ino;
+  if (keep) {
+    s->bad_dev = fresh->dev, s->bad_ino = fresh->ino;
+    atomic_store(&s->stale, true);
+  } else {
+    fresh->gen = atomic_fetch_add(&s->gen, 1) + 1;
+    s->snap = fresh;
+    s->bad_dev = 0, s->bad_ino = 0;
+    atomic_store(&s->stale, false);
+  }
+  pthread_mutex_unlock(&s->snap_lock);
+  /* stderr only (responses never name paths); at start the caller reports it */
+  if (keep) fprintf(stderr, "kb serve: %s; still serving build %lu (%s)\n", fresh->error, old->gen, old->built_at);
+  else if (fresh->error && s->daemon) fprintf(stderr, "kb serve: %s\n", fresh->error);
+  kb_srv_snap_release(keep ? fresh : old);
+}
+
 void kb_srv_snap_reload(kb_server *s, bool force) {
   pthread_mutex_lock(&s->reload_lock);
   struct stat st;
   bool have = stat(s->index_path, &st) == 0;
   pthread_mutex_lock(&s->snap_lock);
   /* another thread may have reloaded while this one waited */
-  bool same = s->snap && have && st.st_ino == s->snap->ino && st.st_dev == s->snap->dev;
+  bool same = s->snap && have && known(s, &st);
   pthread_mutex_unlock(&s->snap_lock);
-  if (!same || force || !s->snap) {
-    kb_srv_snap *fresh = snap_load(s, atomic_fetch_add(&s->gen, 1) + 1);
-    pthread_mutex_lock(&s->snap_lock);
-    kb_srv_snap *old = s->snap;
-    s->snap = fresh;
-    pthread_mutex_unlock(&s->snap_lock);
-    kb_srv_snap_release(old);
-  }
+  if (!same || force || !s->snap) install(s, snap_load(s));
   pthread_mutex_unlock(&s->reload_lock);
 }
 
@@ -115,7 +161,7 @@ kb_srv_snap *kb_srv_snap_acquire(kb_server *s) {
   bool have = stat(s->index_path, &st) == 0;
   pthread_mutex_lock(&s->snap_lock);
   kb_srv_snap *snap = s->snap;
-  bool stale = have && (st.st_ino != snap->ino || st.st_dev != snap->dev);
+  bool stale = have && !known(s, &st);
   if (!stale) atomic_fetch_add(&snap->refs, 1);
   pthread_mutex_unlock(&s->snap_lock);
   if (!stale) return snap;
@@ -134,38 +180,25 @@ void kb_srv_snap_free_all(kb_server *s) {
 
 /* ---- one index per worker thread ---- */
 
-typedef struct thread_index {
-  kb_index *ix;
-  unsigned long gen;
-} thread_index;
-
-static void thread_index_free(void *p) {
-  thread_index *t = p;
-  if (!t) return;
-  kb_index_close(t->ix);
-  free(t);
-}
-
+/* Each worker thread gets a slot number the first time it asks; a snapshot holds one
+ * index handle per slot (SQLite handles are not shared between threads at once, and a
+ * libmicrohttpd worker runs one handler at a time). */
 int kb_srv_index_key_init(kb_server *s) {
-  if (pthread_key_create(&s->index_key, thread_index_free) != 0) return -1;
+  if (pthread_key_create(&s->index_key, NULL) != 0) return -1;
   s->index_key_ok = true;
   return 0;
 }
 
-kb_index *kb_srv_index(kb_server *s, const kb_srv_snap *snap) {
-  thread_index *t = pthread_getspecific(s->index_key);
-  if (!t) {
-    t = kb_xcalloc(1, sizeof *t);
-    pthread_setspecific(s->index_key, t);
+static unsigned thread_slot(kb_server *s) {
+  uintptr_t v = (uintptr_t)pthread_getspecific(s->index_key);
+  if (!v) {
+    v = (uintptr_t)atomic_fetch_add(&s->next_slot, 1) + 1;
+    pthread_setspecific(s->index_key, (void *)v);
   }
-  /* a request that began under an older snapshot may use a newer index, never older */
-  if (t->ix && t->gen >= snap->gen) return t->ix;
-  bool first_try = t->gen != snap->gen; /* complain once per generation, not per request */
-  kb_index_close(t->ix);
-  char *err = NULL;
-  t->ix = kb_index_open(s->index_path, &err);
-  t->gen = snap->gen;
-  if (!t->ix && first_try) fprintf(stderr, "kb serve: %s\n", err);
-  free(err);
-  return t->ix;
+  return (unsigned)(v - 1);
+}
+
+kb_index *kb_srv_index(kb_server *s, const kb_srv_snap *snap) {
+  unsigned slot = thread_slot(s);
+  return slot < snap->nix ? snap->ix[slot] : NULL;
 }

@@ -68,8 +68,8 @@ static const char *const hostile[] = {
     "<a href=\"jav&#x61;script:alert(1)\">x</a>",
     "<a href=\"&#x6A;avascript:alert(1)\">x</a>",
     "<a href=\"&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;alert(1)\">x</a>",
-    "<a href=\"&#0000106&#0000097&#0000118&#0000097&#0000115&#0000099&#0000114&#0000105&#00001"
-    "12&#0000116&#0000058alert(1)\">x</a>",
+    ("<a href=\"&#0000106&#0000097&#0000118&#0000097&#0000115&#0000099&#0000114&#0000105&#00001"
+     "12&#0000116&#0000058alert(1)\">x</a>"), /* parenthesized: one string on purpose */
     "<a href=\"javascript&colon;alert(1)\">x</a>",
     "<a href=\"jav&#x0A;ascript:alert(1)\">x</a>",
     "<a href=\"vbscript:msgbox(1)\">x</a>",

@@ -145,7 +145,17 @@ void kb_idents_extract(const char *text, size_t len, kb_idents *out) {
   }
 }
 
+/* Bring `norms` (the normalized module identifiers) up to date with out->v[*seen..]:
+ * each identifier is normalized once, not once per frame compared with it. */
+static void module_norms_sync(const kb_idents *out, kb_strlist *norms, size_t *seen) {
+  for (; *seen < out->n; (*seen)++)
+    if (strcmp(out->v[*seen].kind, "module") == 0)
+      kb_strlist_push_own(norms, kb_module_normalize(out->v[*seen].value, strlen(out->v[*seen].value)));
+}
+
 void kb_idents_from_stacks(const kb_stacks *stacks, kb_idents *out) {
+  kb_strlist norms = {0};
+  size_t seen = 0;
   for (size_t i = 0; i < stacks->n; i++) {
     const kb_stack *st = &stacks->v[i];
     if (st->bugcheck) kb_idents_add_bugcheck(out, st->bugcheck);
@@ -153,20 +163,15 @@ void kb_idents_from_stacks(const kb_stacks *stacks, kb_idents *out) {
       kb_idents_add(out, "exception", st->reason.name, strlen(st->reason.name));
     for (size_t j = 0; j < st->nframes; j++) {
       const char *m = st->frames[j].module;
-      if (!m) continue;
+      if (!m || (j > 0 && st->frames[j - 1].module && strcmp(st->frames[j - 1].module, m) == 0)) continue;
       /* "MsLbfoProvider.sys" from the text and "MsLbfoProvider" from a frame are one module. */
-      bool known = false;
-      for (size_t k = 0; k < out->n && !known; k++) {
-        if (strcmp(out->v[k].kind, "module") != 0) continue;
-        char *a = kb_module_normalize(out->v[k].value, strlen(out->v[k].value));
-        char *b = kb_module_normalize(m, strlen(m));
-        known = strcmp(a, b) == 0;
-        free(a);
-        free(b);
-      }
-      if (!known) kb_idents_add(out, "module", m, strlen(m));
+      module_norms_sync(out, &norms, &seen);
+      char *b = kb_module_normalize(m, strlen(m));
+      if (!kb_strlist_has(&norms, b)) kb_idents_add(out, "module", m, strlen(m));
+      free(b);
     }
   }
+  kb_strlist_release(&norms);
 }
 
 void kb_idents_release(kb_idents *ids) {

@@ -48,8 +48,13 @@ static int incident_text(const char *path, const char *text, size_t len, kb_buf 
     return -1;
   }
   kb_buf lf = KB_BUF_INIT;
-  for (size_t i = 0; i < len; i++)
-    if (!(text[i] == '\r' && i + 1 < len && text[i + 1] == '\n')) kb_buf_addc(&lf, text[i]);
+  for (size_t i = 0; i < len;) { /* CRLF -> LF, a run at a time */
+    const char *cr = memchr(text + i, '\r', len - i);
+    size_t end = cr ? (size_t)(cr - text) : len;
+    kb_buf_add(&lf, text + i, end - i);
+    if (end < len && !(end + 1 < len && text[end + 1] == '\n')) kb_buf_addc(&lf, '\r');
+    i = end + 1;
+  }
   repair_log log = {path, lf.ptr, diags, 0};
   kb_mojibake_repair(lf.ptr, lf.len, out, repair_note, &log);
   if (log.count > MAX_REPAIR_REPORTS)
@@ -303,7 +308,10 @@ static int incident_fields(kb_incident *inc, const kb_frontmatter *fm, kb_diags 
   return rc;
 }
 
-kb_incident *kb_incident_parse(const char *path, const char *text, size_t len, kb_diags *diags) {
+/* Everything that can fail is checked before the body is rendered, so a front-only
+ * load (with_body false) finds exactly the errors a full load finds. */
+static kb_incident *incident_parse(const char *path, const char *text, size_t len, bool with_body,
+                                   kb_diags *diags) {
   kb_buf clean = KB_BUF_INIT;
   kb_frontmatter fm = {0};
   kb_incident *inc = kb_xcalloc(1, sizeof *inc);
@@ -311,14 +319,16 @@ kb_incident *kb_incident_parse(const char *path, const char *text, size_t len, k
   if (incident_text(path, text, len, &clean, diags)) goto err;
   if (kb_frontmatter_parse(path, clean.ptr, &fm, diags)) goto err;
   if (incident_fields(inc, &fm, diags)) goto err;
-  const char *body = fm.body;
-  kb_markdown_render(body, strlen(body), fm.body_line, &inc->md);
-  if (!inc->summary) inc->summary = summary_from_text(inc->md.text);
-  kb_idents_extract(inc->title, strlen(inc->title), &inc->idents);
-  kb_idents_extract(inc->md.text, strlen(inc->md.text), &inc->idents);
-  kb_idents_from_stacks(&inc->md.stacks, &inc->idents);
-  inc->params = fm.data;
-  fm.data = NULL;
+  if (with_body) {
+    const char *body = fm.body;
+    kb_markdown_render(body, strlen(body), fm.body_line, &inc->md);
+    if (!inc->summary) inc->summary = summary_from_text(inc->md.text);
+    kb_idents_extract(inc->title, strlen(inc->title), &inc->idents);
+    kb_idents_extract(inc->md.text, strlen(inc->md.text), &inc->idents);
+    kb_idents_from_stacks(&inc->md.stacks, &inc->idents);
+    inc->params = fm.data;
+    fm.data = NULL;
+  }
   kb_frontmatter_release(&fm);
   kb_buf_release(&clean);
   return inc;
@@ -329,7 +339,11 @@ err:
   return NULL;
 }
 
-kb_incident *kb_incident_load(const char *path, kb_diags *diags) {
+kb_incident *kb_incident_parse(const char *path, const char *text, size_t len, kb_diags *diags) {
+  return incident_parse(path, text, len, true, diags);
+}
+
+static kb_incident *incident_load(const char *path, bool with_body, kb_diags *diags) {
   kb_buf raw;
   kb_buf_init(&raw, KB_INCIDENT_MAX_BYTES + 1);
   if (kb_file_read(path, &raw)) {
@@ -340,10 +354,14 @@ kb_incident *kb_incident_load(const char *path, kb_diags *diags) {
     kb_buf_release(&raw);
     return NULL;
   }
-  kb_incident *inc = kb_incident_parse(path, raw.ptr, raw.len, diags);
+  kb_incident *inc = incident_parse(path, raw.ptr, raw.len, with_body, diags);
   kb_buf_release(&raw);
   return inc;
 }
+
+kb_incident *kb_incident_load(const char *path, kb_diags *diags) { return incident_load(path, true, diags); }
+
+kb_incident *kb_incident_load_front(const char *path, kb_diags *diags) { return incident_load(path, false, diags); }
 
 void kb_incident_free(kb_incident *inc) {
   if (!inc) return;

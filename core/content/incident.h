@@ -45,6 +45,11 @@ typedef struct kb_incident {
  * errors to `diags` when the file cannot be used; warnings (repaired text, ...) may be
  * added either way. Caller frees the result with kb_incident_free. */
 kb_incident *kb_incident_load(const char *path, kb_diags *diags);
+/* The same without the body: every check and every front matter field (summary only
+ * when the front matter gives one), no params, no rendered body, stacks or identifiers.
+ * Fails exactly when kb_incident_load fails on the same bytes: a build reads every file
+ * this way first, to order and check the site while holding only the front matter. */
+kb_incident *kb_incident_load_front(const char *path, kb_diags *diags);
 /* The same from text already in memory (`text` need not be NUL-terminated). */
 kb_incident *kb_incident_parse(const char *path, const char *text, size_t len, kb_diags *diags);
 void kb_incident_free(kb_incident *inc); /* accepts NULL */

@@ -41,18 +41,117 @@
  * needs one check at the end. */
 #include "index/index.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "content/date.h"
+#include "stack/reason.h"
 #include "util/util.h"
+
+/* ---- frames: counted as they come, written once their document frequency is known ----
+ *
+ * frames.df needs every incident's frames first. Rather than insert the frames and
+ * UPDATE each row at the end (and GROUP BY them all for frame_stats), the writer keeps
+ * a table of the distinct norms with their counts (memory that grows with the index's
+ * vocabulary, not with the text), spills the frame rows to an unnamed temporary file,
+ * and inserts them in kb_index_finish with their final df. */
+
+typedef struct norm_stat {
+  char *norm; /* in the writer's arena */
+  uint64_t hash;
+  uint32_t incidents, stacks;
+  sqlite3_int64 last_incident, last_stack;
+} norm_stat;
+
+typedef struct norm_table {
+  norm_stat *v;
+  size_t n, cap;
+  uint32_t *slots; /* open addressing: index + 1 into v, 0 = empty */
+  size_t nslots;   /* a power of two, at least twice n */
+  char **chunks;   /* the arena: norms are never freed one by one */
+  size_t nchunks, chunk_used, chunk_size;
+} norm_table;
+
+#define ARENA_CHUNK ((size_t)1 << 20)
+
+static uint64_t str_hash(const char *s) { /* FNV-1a with a final mix */
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) h = (h ^ *p) * 0x100000001b3ull;
+  return h ^ (h >> 29);
+}
+
+static char *arena_strdup(norm_table *t, const char *s) {
+  size_t n = strlen(s) + 1;
+  if (!t->nchunks || t->chunk_used + n > t->chunk_size) {
+    t->chunk_size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+    t->chunks = kb_xrealloc(t->chunks, (t->nchunks + 1) * sizeof *t->chunks);
+    t->chunks[t->nchunks++] = kb_xmalloc(t->chunk_size);
+    t->chunk_used = 0;
+  }
+  char *d = t->chunks[t->nchunks - 1] + t->chunk_used;
+  memcpy(d, s, n);
+  t->chunk_used += n;
+  return d;
+}
+
+static void norm_rehash(norm_table *t) {
+  t->nslots = t->nslots ? t->nslots * 2 : 1024;
+  free(t->slots);
+  t->slots = kb_xcalloc(t->nslots, sizeof *t->slots);
+  for (size_t i = 0; i < t->n; i++) {
+    size_t k = t->v[i].hash & (t->nslots - 1);
+    while (t->slots[k]) k = (k + 1) & (t->nslots - 1);
+    t->slots[k] = (uint32_t)(i + 1);
+  }
+}
+
+/* The entry of `norm`; NULL when absent and !add. */
+static norm_stat *norm_find(norm_table *t, const char *norm, bool add) {
+  uint64_t h = str_hash(norm);
+  if (t->nslots) {
+    for (size_t k = h & (t->nslots - 1); t->slots[k]; k = (k + 1) & (t->nslots - 1)) {
+      norm_stat *e = &t->v[t->slots[k] - 1];
+      if (e->hash == h && strcmp(e->norm, norm) == 0) return e;
+    }
+  }
+  if (!add) return NULL;
+  if (t->n == t->cap) {
+    t->cap = t->cap ? t->cap * 2 : 1024;
+    t->v = kb_xrealloc(t->v, t->cap * sizeof *t->v);
+  }
+  t->v[t->n] = (norm_stat){arena_strdup(t, norm), h, 0, 0, 0, 0};
+  t->n++;
+  if (t->n * 2 > t->nslots) {
+    norm_rehash(t);
+  } else {
+    size_t k = h & (t->nslots - 1);
+    while (t->slots[k]) k = (k + 1) & (t->nslots - 1);
+    t->slots[k] = (uint32_t)t->n;
+  }
+  return &t->v[t->n - 1];
+}
+
+static void norm_table_release(norm_table *t) {
+  for (size_t i = 0; i < t->nchunks; i++) free(t->chunks[i]);
+  free(t->chunks);
+  free(t->v);
+  free(t->slots);
+  memset(t, 0, sizeof *t);
+}
 
 struct kb_index_writer {
   sqlite3 *db;
   sqlite3_stmt *ins_incident, *ins_term, *ins_ident, *ins_stack, *ins_frame, *ins_fts, *ins_names, *ins_meta;
   char errmsg[512];
+  norm_table norms; /* frame statistics, counted as frames are added */
+  int spill_fd;     /* frame rows waiting for their df */
+  kb_buf spill;
 };
 
 static const char schema_sql[] =
@@ -78,7 +177,9 @@ static const char schema_sql[] =
     "CREATE VIRTUAL TABLE fts USING fts5(title, tags, summary, body, stacks, identifiers,"
     " tokenize=\"unicode61 remove_diacritics 2 tokenchars '_'\", prefix='2 3');"
     "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(10.0, 5.0, 3.0, 1.0, 2.0, 8.0)');"
-    "CREATE VIRTUAL TABLE fts_names USING fts5(names, tokenize='trigram', content='');";
+    "CREATE VIRTUAL TABLE fts_names USING fts5(names, tokenize='trigram', content='');"
+    "CREATE TABLE frame_stats(norm TEXT PRIMARY KEY, incidents INTEGER NOT NULL,"
+    " stacks INTEGER NOT NULL) WITHOUT ROWID;";
 
 /* Built after the rows are in: cheaper than maintaining them during the inserts. */
 static const char finish_sql[] =
@@ -90,11 +191,6 @@ static const char finish_sql[] =
     "CREATE INDEX identifiers_value ON identifiers(value COLLATE NOCASE);"
     "CREATE INDEX identifiers_incident ON identifiers(incident);"
     "CREATE INDEX incidents_date ON incidents(date_unix DESC);"
-    "CREATE TABLE frame_stats(norm TEXT PRIMARY KEY, incidents INTEGER NOT NULL,"
-    " stacks INTEGER NOT NULL) WITHOUT ROWID;"
-    "INSERT INTO frame_stats SELECT f.norm, COUNT(DISTINCT s.incident), COUNT(DISTINCT f.stack)"
-    " FROM frames f JOIN stacks s ON s.rowid = f.stack WHERE (f.flags & 1) = 0 GROUP BY f.norm;"
-    "UPDATE frames SET df = coalesce((SELECT incidents FROM frame_stats WHERE frame_stats.norm = frames.norm), 0);"
     "INSERT INTO fts(fts) VALUES('optimize');"
     "INSERT INTO fts_names(fts_names) VALUES('optimize');";
 
@@ -125,9 +221,208 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s) {
   else sqlite3_bind_null(st, i);
 }
 
+static void writer_fail_errno(kb_index_writer *w, int *rc, const char *what) {
+  if (*rc) return;
+  *rc = -1;
+  snprintf(w->errmsg, sizeof w->errmsg, "index: %s: %s", what, strerror(errno));
+}
+
+/* Count a frame for frame_stats: what the GROUP BY over frames (flags & SKIP = 0) gave. */
+static void norm_count(norm_table *t, const kb_frame *f, sqlite3_int64 incident, sqlite3_int64 stack) {
+  if (!f->norm || (f->flags & KB_FRAME_SKIP)) return;
+  norm_stat *e = norm_find(t, f->norm, true);
+  if (e->last_incident != incident) e->incidents++, e->last_incident = incident;
+  if (e->last_stack != stack) e->stacks++, e->last_stack = stack;
+}
+
+/* A frame row in the spill: varints and strings as varint length+1 (0 = NULL) + bytes. */
+static void spill_uint(kb_buf *b, uint64_t v) {
+  while (v >= 0x80) {
+    kb_buf_addc(b, (char)(v | 0x80));
+    v >>= 7;
+  }
+  kb_buf_addc(b, (char)v);
+}
+
+static void spill_str(kb_buf *b, const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  spill_uint(b, s ? (uint64_t)n + 1 : 0);
+  if (s) kb_buf_add(b, s, n + 1); /* with its NUL: read back in place */
+}
+
+#define SPILL_FLUSH ((size_t)1 << 20)
+
+static void spill_flush(kb_index_writer *w, int *rc) {
+  for (size_t done = 0; !*rc && done < w->spill.len;) {
+    ssize_t k = write(w->spill_fd, w->spill.ptr + done, w->spill.len - done);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) {
+      writer_fail_errno(w, rc, "cannot write a temporary file");
+    } else {
+      done += (size_t)k;
+    }
+  }
+  if (!*rc && w->spill.err) {
+    errno = EFBIG;
+    writer_fail_errno(w, rc, "temporary buffer");
+  }
+  kb_buf_reset(&w->spill);
+}
+
+static void add_frames(kb_index_writer *w, sqlite3_int64 incident, sqlite3_int64 stack_row, const kb_stack *st,
+                       int *rc) {
+  for (size_t i = 0; i < st->nframes && !*rc; i++) {
+    const kb_frame *f = &st->frames[i];
+    norm_count(&w->norms, f, incident, stack_row);
+    spill_uint(&w->spill, (uint64_t)stack_row);
+    spill_uint(&w->spill, i);
+    const char *strs[] = {f->module, f->function, f->offset, f->file, f->norm};
+    for (size_t k = 0; k < 5; k++) spill_str(&w->spill, strs[k]);
+    spill_uint(&w->spill, (uint64_t)(uint32_t)f->line);
+    spill_uint(&w->spill, f->flags);
+  }
+  if (w->spill.len >= SPILL_FLUSH) spill_flush(w, rc);
+}
+
+/* Reading the spill back: a record never straddles a read, as whole records are cut
+ * from the buffer and the tail is carried to the next read. */
+typedef struct spill_cursor {
+  const unsigned char *p, *end;
+  bool bad; /* ran out: the record is incomplete */
+} spill_cursor;
+
+static uint64_t cur_uint(spill_cursor *c) {
+  uint64_t v = 0;
+  for (unsigned shift = 0; shift < 64; shift += 7) {
+    if (c->p >= c->end) break;
+    unsigned char byte = *c->p++;
+    v |= (uint64_t)(byte & 0x7f) << shift;
+    if (!(byte & 0x80)) return v;
+  }
+  c->bad = true;
+  return 0;
+}
+
+static const char *cur_str(spill_cursor *c, int *len) {
+  uint64_t n = cur_uint(c);
+  *len = 0;
+  if (c->bad || n == 0) return NULL;
+  if (n > (uint64_t)(c->end - c->p)) {
+    c->bad = true;
+    return NULL;
+  }
+  const char *s = (const char *)c->p;
+  c->p += n;
+  *len = (int)(n - 1);
+  return s;
+}
+
+/* Insert one frame record at c (bound in place: the buffer outlives the step). */
+static void insert_frame(kb_index_writer *w, spill_cursor *c, int *rc) {
+  sqlite3_stmt *q = w->ins_frame;
+  sqlite3_bind_int64(q, 1, (sqlite3_int64)cur_uint(c));
+  sqlite3_bind_int64(q, 2, (sqlite3_int64)cur_uint(c));
+  const char *norm = NULL;
+  for (int k = 0; k < 5; k++) {
+    int len;
+    const char *s = cur_str(c, &len);
+    if (s) sqlite3_bind_text(q, 3 + k, s, len, SQLITE_STATIC);
+    else sqlite3_bind_null(q, 3 + k);
+    if (k == 4) norm = s;
+  }
+  int line = (int)(uint32_t)cur_uint(c);
+  unsigned flags = (unsigned)cur_uint(c);
+  if (line) sqlite3_bind_int(q, 8, line);
+  sqlite3_bind_int(q, 9, (int)flags);
+  norm_stat *e = norm && !c->bad ? norm_find(&w->norms, norm, false) : NULL;
+  sqlite3_bind_int64(q, 10, e ? e->incidents : 0);
+  if (c->bad) {
+    sqlite3_clear_bindings(q);
+    return;
+  }
+  writer_step(w, q, rc);
+}
+
+static void insert_frames(kb_index_writer *w, int *rc) {
+  spill_flush(w, rc);
+  if (*rc) return;
+  if (lseek(w->spill_fd, 0, SEEK_SET) < 0) return writer_fail_errno(w, rc, "cannot read a temporary file");
+  size_t cap = 2 * SPILL_FLUSH, have = 0;
+  unsigned char *buf = kb_xmalloc(cap);
+  for (;;) {
+    ssize_t k = read(w->spill_fd, buf + have, cap - have);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) {
+      writer_fail_errno(w, rc, "cannot read a temporary file");
+      break;
+    }
+    have += (size_t)k;
+    spill_cursor c = {buf, buf + have, false};
+    const unsigned char *start = c.p;
+    while (!*rc && c.p < c.end) {
+      start = c.p;
+      insert_frame(w, &c, rc);
+      if (c.bad) break;
+    }
+    size_t used = (size_t)((c.bad ? start : c.p) - buf);
+    memmove(buf, buf + used, have - used);
+    have -= used;
+    if (*rc || k == 0) break;
+    if (have == cap) buf = kb_xrealloc(buf, cap *= 2); /* a record longer than the buffer */
+  }
+  if (!*rc && have) {
+    errno = EIO;
+    writer_fail_errno(w, rc, "temporary file truncated");
+  }
+  free(buf);
+}
+
+static int stat_cmp(const void *a, const void *b) {
+  return strcmp(((const norm_stat *)a)->norm, ((const norm_stat *)b)->norm);
+}
+
+/* frame_stats in key order (its b-tree is written left to right); the table's lookup
+ * slots are rebuilt after the sort for insert_frames. */
+static void insert_frame_stats(kb_index_writer *w, int *rc) {
+  norm_table *t = &w->norms;
+  if (t->n) qsort(t->v, t->n, sizeof *t->v, stat_cmp);
+  t->nslots /= 2;
+  norm_rehash(t);
+  sqlite3_stmt *q = writer_prepare(w, "INSERT INTO frame_stats(norm, incidents, stacks) VALUES(?,?,?)", rc);
+  for (size_t i = 0; q && !*rc && i < t->n; i++) {
+    sqlite3_bind_text(q, 1, t->v[i].norm, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, t->v[i].incidents);
+    sqlite3_bind_int64(q, 3, t->v[i].stacks);
+    writer_step(w, q, rc);
+  }
+  sqlite3_finalize(q);
+}
+
+/* An unnamed file beside the index (same file system, gone when closed or killed). */
+static int spill_open(const char *index_path) {
+  const char *slash = strrchr(index_path, '/');
+  char *dir = slash ? kb_xstrndup(index_path, (size_t)(slash - index_path + (slash == index_path))) : kb_xstrdup(".");
+  int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) { /* no O_TMPFILE there: a named file, unlinked at once */
+    char *tmpl = kb_xasprintf("%s/.kb-frames-XXXXXX", dir);
+    fd = mkstemp(tmpl);
+    if (fd >= 0) unlink(tmpl);
+    free(tmpl);
+  }
+  free(dir);
+  return fd;
+}
+
 kb_index_writer *kb_index_create(const char *path, char **err) {
   kb_index_writer *w = kb_xcalloc(1, sizeof *w);
   int rc = 0;
+  kb_buf_init(&w->spill, 0);
+  w->spill_fd = spill_open(path);
+  if (w->spill_fd < 0) {
+    *err = kb_xasprintf("%s: cannot create a temporary file: %s", path, strerror(errno));
+    kb_index_abort(w);
+    return NULL;
+  }
   if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_EXCLUSIVE,
                       NULL) != SQLITE_OK) {
     *err = kb_xasprintf("%s: cannot create index: %s", path, w->db ? sqlite3_errmsg(w->db) : "out of memory");
@@ -147,9 +442,9 @@ kb_index_writer *kb_index_create(const char *path, char **err) {
   w->ins_stack = writer_prepare(w,
       "INSERT INTO stacks(incident, seq, format, platform, bugcheck, line, signature, reason)"
       " VALUES(?,?,?,?,?,?,?,?)", &rc);
-  w->ins_frame = writer_prepare(w,
-      "INSERT INTO frames(stack, pos, module, function, offset, file, line, norm, flags)"
-      " VALUES(?,?,?,?,?,?,?,?,?)", &rc);
+  w->ins_frame = writer_prepare(w, /* the columns in the order of a spilled frame (insert_frame) */
+      "INSERT INTO frames(stack, pos, module, function, offset, file, norm, line, flags, df)"
+      " VALUES(?,?,?,?,?,?,?,?,?,?)", &rc);
   w->ins_fts = writer_prepare(w,
       "INSERT INTO fts(rowid, title, tags, summary, body, stacks, identifiers) VALUES(?,?,?,?,?,?,?)", &rc);
   w->ins_names = writer_prepare(w, "INSERT INTO fts_names(rowid, names) VALUES(?,?)", &rc);
@@ -176,23 +471,6 @@ static void add_terms(kb_index_writer *w, sqlite3_int64 row, const char *kind, c
     bind_text(w->ins_term, 2, kind);
     bind_text(w->ins_term, 3, l->v[i]);
     writer_step(w, w->ins_term, rc);
-  }
-}
-
-static void add_frames(kb_index_writer *w, sqlite3_int64 stack_row, const kb_stack *st, int *rc) {
-  for (size_t i = 0; i < st->nframes && !*rc; i++) {
-    const kb_frame *f = &st->frames[i];
-    sqlite3_stmt *q = w->ins_frame;
-    sqlite3_bind_int64(q, 1, stack_row);
-    sqlite3_bind_int64(q, 2, (sqlite3_int64)i);
-    bind_text(q, 3, f->module);
-    bind_text(q, 4, f->function);
-    bind_text(q, 5, f->offset);
-    bind_text(q, 6, f->file);
-    if (f->line) sqlite3_bind_int(q, 7, f->line);
-    bind_text(q, 8, f->norm);
-    sqlite3_bind_int(q, 9, (int)f->flags);
-    writer_step(w, q, rc);
   }
 }
 
@@ -228,25 +506,9 @@ static void add_stacks(kb_index_writer *w, sqlite3_int64 row, const kb_stacks *s
     bind_text(q, 8, reason);
     writer_step(w, q, rc);
     free(reason);
-    add_frames(w, sqlite3_last_insert_rowid(w->db), st, rc);
+    add_frames(w, row, sqlite3_last_insert_rowid(w->db), st, rc);
     stack_fts_text(st, text);
   }
-}
-
-char *kb_reason_json(const kb_reason *r) {
-  cJSON *o = kb_reason_to_json(r);
-  char *s = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o);
-  return s;
-}
-
-cJSON *kb_reason_to_json(const kb_reason *r) {
-  cJSON *o = cJSON_CreateObject();
-  const char *keys[] = {"kind", "code", "name", "message", "params", "bucket"};
-  const char *vals[] = {r->kind, r->code, r->name, r->message, r->params, r->bucket};
-  for (size_t i = 0; i < 6; i++)
-    if (vals[i]) cJSON_AddStringToObject(o, keys[i], vals[i]);
-  return o;
 }
 
 char *kb_index_ident_text(const kb_idents *ids) {
@@ -277,26 +539,38 @@ static void add_idents(kb_index_writer *w, sqlite3_int64 row, const kb_idents *i
   }
 }
 
+/* Add `s` to an open-addressing set of borrowed strings; false when it was there. */
+static bool seen_add(const char **set, size_t mask, const char *s) {
+  size_t k = (size_t)str_hash(s) & mask;
+  for (; set[k]; k = (k + 1) & mask)
+    if (strcmp(set[k], s) == 0) return false;
+  set[k] = s;
+  return true;
+}
+
 /* The trigram table's text: identifiers, then each distinct module and function. */
 static void add_names(kb_index_writer *w, sqlite3_int64 row, const kb_incident *inc, const char *idents, int *rc) {
   if (*rc) return;
   kb_buf b = KB_BUF_INIT;
-  kb_strlist seen = {0};
+  size_t nframes = 0, cap = 64;
+  for (size_t i = 0; i < inc->md.stacks.n; i++) nframes += inc->md.stacks.v[i].nframes;
+  while (cap < 4 * nframes) cap *= 2; /* two names a frame, the set at most half full */
+  const char **seen = kb_xcalloc(cap, sizeof *seen);
   kb_buf_adds(&b, idents);
   for (size_t i = 0; i < inc->md.stacks.n; i++)
     for (size_t j = 0; j < inc->md.stacks.v[i].nframes; j++) {
       const kb_frame *f = &inc->md.stacks.v[i].frames[j];
       const char *parts[] = {f->module, f->function};
       for (size_t k = 0; k < 2; k++) {
-        if (!parts[k] || kb_strlist_has(&seen, parts[k])) continue;
-        kb_strlist_push(&seen, parts[k]);
-        kb_buf_addf(&b, "\n%s", parts[k]);
+        if (!parts[k] || !seen_add(seen, cap - 1, parts[k])) continue;
+        kb_buf_addc(&b, '\n');
+        kb_buf_adds(&b, parts[k]);
       }
     }
   sqlite3_bind_int64(w->ins_names, 1, row);
   bind_text(w->ins_names, 2, b.ptr);
   writer_step(w, w->ins_names, rc);
-  kb_strlist_release(&seen);
+  free(seen);
   kb_buf_release(&b);
 }
 
@@ -367,12 +641,23 @@ static void writer_finalize(kb_index_writer *w) {
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) sqlite3_finalize(all[i]);
 }
 
+static void writer_release(kb_index_writer *w) {
+  if (w->spill_fd >= 0) close(w->spill_fd);
+  kb_buf_release(&w->spill);
+  norm_table_release(&w->norms);
+  free(w);
+}
+
 int kb_index_finish(kb_index_writer *w, char **err) {
   int rc = 0;
+  bool timings = getenv("KB_TIMINGS") != NULL;
+  double tf = kb_now();
+  insert_frame_stats(w, &rc);
+  insert_frames(w, &rc);
+  if (timings) fprintf(stderr, "kb: index %.3f s: frame_stats and frames\n", kb_now() - tf);
   writer_finalize(w);
   /* one statement at a time, so KB_TIMINGS can tell which step is slow */
   const char *sql = finish_sql;
-  bool timings = getenv("KB_TIMINGS") != NULL;
   while (!rc && *sql) {
     sqlite3_stmt *st = NULL;
     const char *tail = NULL;
@@ -392,7 +677,7 @@ int kb_index_finish(kb_index_writer *w, char **err) {
     rc = -1;
     *err = kb_xstrdup("index: close failed");
   }
-  free(w);
+  writer_release(w);
   return rc;
 }
 
@@ -400,5 +685,5 @@ void kb_index_abort(kb_index_writer *w) {
   if (!w) return;
   writer_finalize(w);
   sqlite3_close(w->db);
-  free(w);
+  writer_release(w);
 }

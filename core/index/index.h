@@ -31,8 +31,6 @@ const char *kb_index_errmsg(const kb_index_writer *w);
  * MsLbfoProvider). Caller frees. */
 char *kb_index_ident_text(const kb_idents *ids);
 
-/* A crash reason as a JSON object of its non-NULL fields (caller frees / deletes). */
-char *kb_reason_json(const kb_reason *r);
-cJSON *kb_reason_to_json(const kb_reason *r);
+/* kb_reason_json / kb_reason_to_json: stack/reason.h. */
 
 #endif

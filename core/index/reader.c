@@ -2,9 +2,12 @@
 #include "index/reader.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "index/index.h"
 #include "util/util.h"
@@ -38,6 +41,11 @@ static int check_schema(kb_index *ix, const char *path, char **err) {
     *err = kb_xasprintf("%s: not a kb index (%s); rebuild it with 'kb build'", path, sqlite3_errmsg(ix->db));
     return -1;
   }
+  if (version == 0) { /* SQLite's default: some other database, or kb's never finished */
+    *err = kb_xasprintf("%s: not a kb index (an SQLite database without kb's schema version); rebuild it with "
+                        "'kb build'", path);
+    return -1;
+  }
   if (version != KB_INDEX_SCHEMA_VERSION) {
     *err = kb_xasprintf("%s: index schema version %d, this kb reads version %d; rebuild it with 'kb build'", path,
                         version, KB_INDEX_SCHEMA_VERSION);
@@ -61,12 +69,53 @@ static int check_schema(kb_index *ix, const char *path, char **err) {
   return 0;
 }
 
+#ifndef __wasi__
+static unsigned long be32(const unsigned char *p) {
+  return (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 | (unsigned long)p[2] << 8 | p[3];
+}
+
+/* What a look at the file itself shows is wrong with it (NULL: nothing), in words for
+ * the user (caller frees). SQLite alone would take a zero-byte file for an empty
+ * database and a cut-off one for whole until a query reached a missing page, so the
+ * 100-byte header is checked here: the magic string, the page size and, when the
+ * header vouches for it (version-valid-for = change counter), the page count. */
+static char *file_problem(const char *path, const struct stat *sb) {
+  if (sb->st_size == 0) return kb_xstrdup("empty file (0 bytes), not a kb index");
+  unsigned char h[100];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? pread(fd, h, sizeof h, 0) : -1;
+  if (fd >= 0) close(fd);
+  if (n < 0) return kb_xasprintf("cannot read: %s", strerror(errno));
+  if ((size_t)n < sizeof h || memcmp(h, "SQLite format 3", 16) != 0)
+    return kb_xstrdup("not an SQLite database (no SQLite header), not a kb index");
+  unsigned long page = (unsigned long)h[16] << 8 | h[17];
+  if (page == 1) page = 65536;
+  if (page < 512 || (page & (page - 1)) != 0) return kb_xasprintf("damaged SQLite header (page size %lu)", page);
+  unsigned long pages = be32(h + 28);
+  long long want = (long long)pages * (long long)page;
+  if (pages && be32(h + 92) == be32(h + 24) && (long long)sb->st_size < want)
+    return kb_xasprintf("truncated (%lld of %lld bytes)", (long long)sb->st_size, want);
+  if (sb->st_size % (off_t)page != 0)
+    return kb_xasprintf("truncated or damaged (%lld bytes is not a whole number of %lu-byte pages)",
+                        (long long)sb->st_size, page);
+  return NULL;
+}
+#endif
+
 kb_index *kb_index_open(const char *path, char **err) {
+#ifndef __wasi__ /* in the browser the page's SQLite opens the snapshot's file (wasm/host.h) */
   struct stat sb;
   if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
     *err = kb_xasprintf("%s: no index here; run 'kb build' first (or pass --site DIR)", path);
     return NULL;
   }
+  char *why = file_problem(path, &sb);
+  if (why) {
+    *err = kb_xasprintf("%s: %s; rebuild it with 'kb build'", path, why);
+    free(why);
+    return NULL;
+  }
+#endif
   kb_index *ix = kb_xcalloc(1, sizeof *ix);
   char *uri = path_uri(path);
   int rc = sqlite3_open_v2(uri, &ix->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);

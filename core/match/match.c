@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include "index/index.h"
+#include "stack/reason.h"
 #include "util/util.h"
 
 #define ALPHA 0.15
@@ -690,6 +691,8 @@ static cJSON *result_json(const kb_match_result *r) {
   cJSON_AddStringToObject(o, "confidence", r->confidence);
   cJSON_AddStringToObject(o, "via", r->via);
   cJSON_AddStringToObject(o, "signature", r->signature);
+  if (r->stack_seq >= 0) cJSON_AddNumberToObject(o, "stack", r->stack_seq); /* which of the incident's stacks */
+  else cJSON_AddNullToObject(o, "stack");
   cJSON *mf = cJSON_AddArrayToObject(o, "matched_frames");
   for (size_t i = 0; i < r->npairs; i++) {
     cJSON *p = cJSON_CreateObject();

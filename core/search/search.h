@@ -4,6 +4,7 @@
 #define KB_SEARCH_H
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
 
 #include "index/reader.h"
 

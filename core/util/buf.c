@@ -70,7 +70,7 @@ void kb_buf_add(kb_buf *b, const void *data, size_t n) {
 
 void kb_buf_adds(kb_buf *b, const char *s) { kb_buf_add(b, s, strlen(s)); }
 
-void kb_buf_addc(kb_buf *b, char c) { kb_buf_add(b, &c, 1); }
+void kb_buf_addc_slow_(kb_buf *b, char c) { kb_buf_add(b, &c, 1); }
 
 void kb_buf_vaddf(kb_buf *b, const char *fmt, va_list ap) {
   va_list ap2;

@@ -44,7 +44,17 @@ char *kb_buf_detach(kb_buf *b, size_t *len);
 
 void kb_buf_add(kb_buf *b, const void *data, size_t n);
 void kb_buf_adds(kb_buf *b, const char *s);
-void kb_buf_addc(kb_buf *b, char c);
+void kb_buf_addc_slow_(kb_buf *b, char c);
+/* Inline: the parsers append one byte at a time, and a call per byte was a tenth of a
+ * build's instructions. The slow path grows the buffer and keeps the limits. */
+static inline void kb_buf_addc(kb_buf *b, char c) {
+  if (b->cap - b->len > 1 && b->len < b->max && !b->err) {
+    b->ptr[b->len++] = c;
+    b->ptr[b->len] = '\0';
+  } else {
+    kb_buf_addc_slow_(b, c);
+  }
+}
 void kb_buf_addf(kb_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void kb_buf_vaddf(kb_buf *b, const char *fmt, va_list ap);
 /* Shorten to `len` bytes (no-op if already shorter). */

@@ -155,7 +155,11 @@ size_t kb_mojibake_repair(const char *s, size_t n, kb_buf *out, kb_repair_cb cb,
   size_t i = 0, copied = 0, repairs = 0, prev_end = (size_t)-1;
   while (i < n) {
     unsigned char fix[4], next[4];
-    size_t fix_len = 0, next_len, used = u[i] < 0x80 ? 0 : mojibake_match(u, n, i, fix, &fix_len);
+    if (u[i] < 0x80) { /* ASCII is never part of a repair: skip it without decoding */
+      i++;
+      continue;
+    }
+    size_t fix_len = 0, next_len, used = mojibake_match(u, n, i, fix, &fix_len);
     if (used && repair_needs_company(fix) && i != prev_end &&
         !mojibake_match(u, n, i + used, next, &next_len))
       used = 0;

@@ -25,6 +25,10 @@ typedef struct cli_query_opts {
  * the command should go on (optind is at the first operand), else the exit status. */
 int cli_parse_query_opts(int argc, char **argv, const char *cmd, const char *usage, int max, cli_query_opts *o);
 
+/* The folder of kb.wasm and sqlite-wasm beside the kb executable (the build tree's
+ * wasm/, cmake/wasm.cmake), or NULL when there is none. Caller frees. */
+char *cli_default_wasm_dir(void);
+
 /* `DIR/kb.sqlite`; caller frees. */
 char *cli_index_path(const char *site_dir);
 

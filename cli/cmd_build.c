@@ -9,7 +9,7 @@
 
 static const char build_usage[] =
     "usage: kb build [--content DIR] [--templates DIR] [--out DIR] [--base-url URL]\n"
-    "                [--drafts] [--keep-going] [--jobs N] [--quiet]\n"
+    "                [--drafts] [--keep-going] [--jobs N] [--wasm DIR] [--quiet]\n"
     "\n"
     "Build the site (pages, tag and category pages, Atom feed, sitemap) and its index\n"
     "kb.sqlite into a temporary folder, then swap it into place: the published site is\n"
@@ -23,19 +23,21 @@ static const char build_usage[] =
     "  --keep-going      skip files with errors, publish the rest, list what was skipped\n"
     "                    (the exit status is still 1 when anything was skipped)\n"
     "  -j, --jobs N      threads that read and render (default: one per core)\n"
+    "  --wasm DIR        kb.wasm and sqlite-wasm for search without a server, copied to\n"
+    "                    _kb/wasm/ (default: wasm/ beside the kb executable, when there)\n"
     "  -q, --quiet       no summary line\n"
     "  -h, --help        show this help\n";
 
 int cmd_build(int argc, char **argv) {
-  kb_build_opts o = {"content", "templates", "public", "/", false, false, false};
-  enum { OPT_CONTENT = 256, OPT_TEMPLATES, OPT_OUT, OPT_BASE, OPT_DRAFTS, OPT_KEEP };
+  kb_build_opts o = {.content_dir = "content", .templates_dir = "templates", .out_dir = "public", .base_url = "/"};
+  enum { OPT_CONTENT = 256, OPT_TEMPLATES, OPT_OUT, OPT_BASE, OPT_DRAFTS, OPT_KEEP, OPT_WASM };
   unsigned jobs = 0;
   static const struct option opts[] = {
       {"content", required_argument, NULL, OPT_CONTENT}, {"templates", required_argument, NULL, OPT_TEMPLATES},
       {"out", required_argument, NULL, OPT_OUT},         {"base-url", required_argument, NULL, OPT_BASE},
       {"drafts", no_argument, NULL, OPT_DRAFTS},         {"keep-going", no_argument, NULL, OPT_KEEP},
       {"quiet", no_argument, NULL, 'q'},                 {"help", no_argument, NULL, 'h'},
-      {"jobs", required_argument, NULL, 'j'},
+      {"jobs", required_argument, NULL, 'j'},             {"wasm", required_argument, NULL, OPT_WASM},
       {NULL, 0, NULL, 0}};
   int c;
   opterr = 0;
@@ -47,6 +49,7 @@ int cmd_build(int argc, char **argv) {
     case OPT_BASE: o.base_url = optarg; break;
     case OPT_DRAFTS: o.drafts = true; break;
     case OPT_KEEP: o.keep_going = true; break;
+    case OPT_WASM: o.wasm_dir = optarg; break;
     case 'q': o.quiet = true; break;
     case 'j': {
       char *end;
@@ -62,7 +65,11 @@ int cmd_build(int argc, char **argv) {
   if (optind < argc) return cli_usage_error(build_usage, "build: unexpected argument '%s'", argv[optind]);
   if (!o.out_dir[0] || strcmp(o.out_dir, "/") == 0 || strcmp(o.out_dir, ".") == 0)
     return cli_usage_error(build_usage, "build: refusing to publish into '%s'", o.out_dir);
+  char *wasm_dir = o.wasm_dir ? NULL : cli_default_wasm_dir();
+  if (wasm_dir) o.wasm_dir = wasm_dir;
   kb_build_stats st;
-  return kb_build_run_jobs(&o, jobs, &st);
+  int rc = kb_build_run_jobs(&o, jobs, &st);
+  free(wasm_dir);
+  return rc;
 }
 

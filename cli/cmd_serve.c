@@ -25,7 +25,7 @@
 static const char serve_usage[] =
     "usage: kb serve [--site DIR] [--content DIR] [--templates DIR] [--bind ADDR] [--port N]\n"
     "                [--no-build] [--watch] [--log FILE] [--max-body BYTES]\n"
-    "                [--max-connections N]\n"
+    "                [--max-connections N] [--max-per-ip N]\n"
     "\n"
     "Build the site from the content folder (as 'kb build' does), then serve it with\n"
     "full-text search and stack matching: http://127.0.0.1:8080/ by default.\n"
@@ -41,7 +41,9 @@ static const char serve_usage[] =
     "  --log FILE            access log in common log format (default standard output;\n"
     "                        '-' = standard output, 'off' = none)\n"
     "  --max-body BYTES      largest request body, for a pasted stack (default 1048576)\n"
-    "  --max-connections N   open connections at most (default 256; 503 near the limit)\n"
+    "  --max-connections N   open connections at most (default 1024; 503 near the limit)\n"
+    "  --max-per-ip N        connections from one address at most (default 64, none when\n"
+    "                        bound to loopback; 0 = none: behind a reverse proxy on another host)\n"
     "  -h, --help            show this help\n"
     "\n"
     "Routes: / (the site), /search?q=, /match (paste a stack), /api/search?q=&limit=&offset=,\n"
@@ -64,13 +66,14 @@ static int parse_size(const char *s, size_t *out) {
 }
 
 static int parse_args(int argc, char **argv, serve_opts *o) {
-  enum { OPT_SITE = 256, OPT_CONTENT, OPT_TEMPLATES, OPT_BIND, OPT_PORT, OPT_NOBUILD, OPT_WATCH, OPT_LOG, OPT_BODY, OPT_CONNS };
+  enum { OPT_SITE = 256, OPT_CONTENT, OPT_TEMPLATES, OPT_BIND, OPT_PORT, OPT_NOBUILD, OPT_WATCH, OPT_LOG, OPT_BODY, OPT_CONNS, OPT_PER_IP };
   static const struct option opts[] = {
       {"site", required_argument, NULL, OPT_SITE},       {"content", required_argument, NULL, OPT_CONTENT},
       {"templates", required_argument, NULL, OPT_TEMPLATES}, {"bind", required_argument, NULL, OPT_BIND},
       {"port", required_argument, NULL, OPT_PORT},       {"no-build", no_argument, NULL, OPT_NOBUILD},
       {"watch", no_argument, NULL, OPT_WATCH},           {"log", required_argument, NULL, OPT_LOG},
       {"max-body", required_argument, NULL, OPT_BODY},   {"max-connections", required_argument, NULL, OPT_CONNS},
+      {"max-per-ip", required_argument, NULL, OPT_PER_IP},
       {"help", no_argument, NULL, 'h'},                  {NULL, 0, NULL, 0}};
   int c, n;
   opterr = 0;
@@ -96,6 +99,11 @@ static int parse_args(int argc, char **argv, serve_opts *o) {
       if (!cli_parse_count(optarg, 100000, &n) || n < 2)
         return cli_usage_error(serve_usage, "serve: --max-connections must be a number from 2 to 100000, not '%s'", optarg);
       o->server.max_connections = (unsigned)n;
+      break;
+    case OPT_PER_IP:
+      if (strcmp(optarg, "0") == 0) o->server.max_per_ip = -1;
+      else if (cli_parse_count(optarg, 100000, &n)) o->server.max_per_ip = n;
+      else return cli_usage_error(serve_usage, "serve: --max-per-ip must be a number from 0 to 100000, not '%s'", optarg);
       break;
     case 'h': fputs(serve_usage, stdout); return -1;
     default: return cli_usage_error(serve_usage, "serve: unknown or incomplete option '%s'", argv[optind - 1]);
@@ -200,13 +208,18 @@ static kb_watch *watch_start(const serve_opts *o) {
 }
 
 int cmd_serve(int argc, char **argv) {
-  serve_opts o = {.build = {"content", "templates", "public", "/", false, false, false},
+  serve_opts o = {.build = {.content_dir = "content", .templates_dir = "templates", .out_dir = "public", .base_url = "/"},
                   .server = {.site_dir = "public", .templates_dir = "templates", .bind = "127.0.0.1",
                              .port = KB_SERVER_PORT}};
   int rc = parse_args(argc, argv, &o);
   if (rc) return rc < 0 ? KB_EXIT_OK : rc; /* -1: --help was printed */
   o.server.live_reload = o.watch;
-  if (!o.no_build && initial_build(&o) != 0) return KB_EXIT_FAIL;
+  char *wasm_dir = cli_default_wasm_dir(); /* the snapshot it publishes searches without us too */
+  o.build.wasm_dir = wasm_dir;
+  if (!o.no_build && initial_build(&o) != 0) {
+    free(wasm_dir);
+    return KB_EXIT_FAIL;
+  }
   char *index = kb_path_join(o.server.site_dir, "kb.sqlite");
   if (access(index, R_OK) != 0)
     fprintf(stderr, "kb: warning: no %s yet: search and match answer 503 until 'kb build' publishes one\n", index);
@@ -234,5 +247,6 @@ err:
   if (sigfd >= 0) close(sigfd);
   if (o.server.access_log && o.server.access_log != stdout) fclose(o.server.access_log);
   free(err);
+  free(wasm_dir);
   return rc;
 }

@@ -3,7 +3,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "cli.h"
@@ -89,6 +89,19 @@ int cli_parse_query_opts(int argc, char **argv, const char *cmd, const char *usa
     }
   }
   return -1;
+}
+
+char *cli_default_wasm_dir(void) {
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return NULL;
+  exe[n] = '\0';
+  char *slash = strrchr(exe, '/');
+  if (!slash) return NULL;
+  snprintf(slash, sizeof exe - (size_t)(slash - exe), "/wasm");
+  char probe[4200];
+  snprintf(probe, sizeof probe, "%s/kb.wasm", exe);
+  return access(probe, R_OK) == 0 ? strdup(exe) : NULL;
 }
 
 char *cli_index_path(const char *site_dir) {

@@ -14,6 +14,8 @@ typedef struct kb_build_opts {
   bool drafts;               /* include incidents marked draft */
   bool keep_going;           /* skip unusable files instead of failing */
   bool quiet;                /* no summary line */
+  const char *wasm_dir;      /* kb.wasm and sqlite-wasm, copied to _kb/wasm/ for in-browser
+                                search of the published snapshot; NULL: none */
 } kb_build_opts;
 
 typedef struct kb_build_stats {

@@ -893,6 +893,11 @@ int kb_site_write_lists(kb_site *s) {
     rc = copy_tree(s, static_dir, s->dir);
     free(static_dir);
   }
+  if (rc == 0 && s->opts->wasm_dir) { /* the in-browser search of a snapshot (wasm/exports.c) */
+    char *to = kb_path_join(s->dir, "_kb/wasm");
+    rc = copy_tree(s, s->opts->wasm_dir, to);
+    free(to);
+  }
   terms_release(&tags);
   terms_release(&cats);
   return rc;

@@ -529,8 +529,9 @@ static int stream_run(stream *x) {
   }
   pthread_join(writer, NULL);
   for (size_t i = 0; i < site->n; i++) kb_diags_move(&x->b->diags, &x->errs[i]);
-  if (x->index_rc && x->index_err)
-    kb_diags_add(&x->b->diags, KB_ERROR, x->index_path, 0, "%s", x->index_err);
+  if (x->index_rc && x->index_err) /* SQLite words ENOSPC "database or disk is full": name it */
+    kb_diags_add(&x->b->diags, KB_ERROR, x->index_path, 0, "%s%s", x->index_err,
+                 strstr(x->index_err, "disk is full") ? " (No space left on device)" : "");
   return atomic_load(&x->failed) || x->index_rc ? -1 : 0;
 }
 
@@ -555,7 +556,9 @@ static int render_and_publish(build *b, kb_build_stats *st) {
   if (rc == 0) {
     rc = stream_init(&x, b, &site, st);
     if (rc == 0) rc = stream_run(&x);
-    else if (x.index_err) kb_diags_add(&b->diags, KB_ERROR, x.index_path, 0, "%s", x.index_err);
+    else if (x.index_err)
+      kb_diags_add(&b->diags, KB_ERROR, x.index_path, 0, "%s%s", x.index_err,
+                   strstr(x.index_err, "disk is full") ? " (No space left on device)" : "");
     stream_release(&x);
   }
   if (rc == 0 && publish(tmp, b->o->out_dir) != 0) {

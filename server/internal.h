@@ -19,6 +19,15 @@
 
 /* ---- snapshot.c: what one published build looks like to the server ---- */
 
+/* Which kb.sqlite: an inode number alone can come back for a later file once the
+ * file that had it is gone, so size and modification time are compared too. */
+typedef struct kb_srv_fileid {
+  dev_t dev;
+  ino_t ino; /* 0 = no file */
+  off_t size;
+  long long mtime_ns;
+} kb_srv_fileid;
+
 /* Built when the server starts and whenever a new build is published; shared by the
  * requests that started while it was current (reference counted), never changed. */
 typedef struct kb_srv_snap {
@@ -30,8 +39,7 @@ typedef struct kb_srv_snap {
   char *base_url;      /* prefix of links to incidents ("/" or "https://host/kb/") */
   char *built_at;      /* "" when the index could not be read */
   long long incidents;
-  dev_t dev;           /* kb.sqlite this snapshot describes (0/0 = none) */
-  ino_t ino;
+  kb_srv_fileid file;  /* the kb.sqlite this snapshot describes */
   kb_index **ix;       /* that file opened once per worker thread (kb_srv_index) */
   unsigned nix;
   char *error;         /* why the index cannot be read (names the file: stderr only); NULL = fine */
@@ -66,14 +74,16 @@ struct kb_server {
   unsigned max_connections, soft_limit, port;
   bool live_reload;
   FILE *log;
-  pthread_mutex_t log_lock;
+  pthread_mutex_t log_lock;  /* the access log, and the rate of libmicrohttpd's messages: */
+  double mhd_log_last;       /* when one was last shown */
+  unsigned mhd_log_dropped;  /* how many since were not */
   struct MHD_Daemon *daemon;
   pthread_mutex_t snap_lock;   /* guards `snap` */
   pthread_mutex_t reload_lock; /* one reload at a time */
   kb_srv_snap *snap;
-  dev_t bad_dev;          /* a published kb.sqlite refused as unreadable (0/0 = none) */
-  ino_t bad_ino;
+  kb_srv_fileid bad;      /* a published kb.sqlite refused as unreadable */
   atomic_bool stale;      /* the published index was refused: answering from an older build */
+  atomic_bool serving;    /* started: reload problems go to stderr (before, the caller says) */
   atomic_ulong gen;
   atomic_int connections; /* open connections */
   atomic_int inflight;    /* requests between their first byte and their completion */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,7 +77,19 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
   atomic_fetch_add(&s->connections, code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
+/* libmicrohttpd's messages, one a second at most: a flood of connections beyond the
+ * limits would otherwise write a line for each one refused. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+  kb_server *s = cls;
+  double now = kb_now();
+  pthread_mutex_lock(&s->log_lock);
+  bool show = now - s->mhd_log_last >= 1.0;
+  unsigned dropped = s->mhd_log_dropped;
+  if (show) s->mhd_log_last = now, s->mhd_log_dropped = 0;
+  else s->mhd_log_dropped++;
+  pthread_mutex_unlock(&s->log_lock);
+  if (!show) return;
+  if (dropped) fprintf(stderr, "kb serve: httpd: (%u more messages in the last second not shown)\n", dropped);
   fputs("kb serve: httpd: ", stderr);
   vfprintf(stderr, fmt, ap);
 }
@@ -107,6 +120,31 @@ static int parse_bind(const char *bind, unsigned port, struct sockaddr_storage *
   return -1;
 }
 
+static bool is_loopback(const struct sockaddr_storage *ss) {
+  if (ss->ss_family == AF_INET) return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+  return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+/* Every connection is a file descriptor: raise the soft limit on open files as far as
+ * the hard limit allows (systemd starts services at 1024), and serve fewer connections
+ * when even that is too low, rather than fail to accept with EMFILE. */
+static void fit_open_files(kb_server *s) {
+  enum { OTHER_FILES = 128 }; /* listen socket, epoll, index handles, files being sent, log */
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  rlim_t want = (rlim_t)s->max_connections + OTHER_FILES;
+  if (rl.rlim_cur < want) {
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  if (rl.rlim_cur >= want) return;
+  unsigned fit = rl.rlim_cur > 2 * OTHER_FILES ? (unsigned)(rl.rlim_cur - OTHER_FILES) : OTHER_FILES;
+  fprintf(stderr, "kb serve: warning: open files limited to %llu: serving %u connections at most, not %u\n",
+          (unsigned long long)rl.rlim_cur, fit, s->max_connections);
+  s->max_connections = fit;
+}
+
 static kb_server *server_new(const kb_server_opts *o) {
   kb_server *s = kb_xcalloc(1, sizeof *s);
   s->site_dir = kb_xstrdup(o->site_dir);
@@ -114,6 +152,7 @@ static kb_server *server_new(const kb_server_opts *o) {
   s->index_path = kb_path_join(o->site_dir, "kb.sqlite");
   s->max_body = o->max_body ? o->max_body : KB_SERVER_MAX_BODY;
   s->max_connections = o->max_connections ? o->max_connections : KB_SERVER_MAX_CONNECTIONS;
+  fit_open_files(s);
   /* keep a few slots for answering 503 rather than refusing connections outright */
   unsigned spare = s->max_connections / 8 ? s->max_connections / 8 : 1;
   s->soft_limit = s->max_connections > spare ? s->max_connections - spare : 1;
@@ -130,7 +169,11 @@ static kb_server *server_new(const kb_server_opts *o) {
 static struct MHD_Daemon *daemon_start(kb_server *s, const kb_server_opts *o, struct sockaddr_storage *addr, bool v6) {
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
   if (v6) flags |= MHD_USE_IPv6;
-  unsigned per_ip = s->max_connections < KB_SERVER_PER_IP_CONNECTIONS ? s->max_connections : KB_SERVER_PER_IP_CONNECTIONS;
+  /* 0 = no per-address limit (libmicrohttpd's meaning) */
+  unsigned per_ip = o->max_per_ip < 0 || (o->max_per_ip == 0 && is_loopback(addr)) ? 0
+                    : o->max_per_ip > 0                                          ? (unsigned)o->max_per_ip
+                                                                                 : KB_SERVER_PER_IP_CONNECTIONS;
+  if (per_ip > s->max_connections) per_ip = s->max_connections;
   return MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_request, s,
                           MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
                           MHD_OPTION_SOCK_ADDR, (struct sockaddr *)addr,
@@ -159,7 +202,7 @@ kb_server *kb_server_start(const kb_server_opts *o, char **err) {
     goto err;
   }
   kb_srv_snap_reload(s, true);
-  if (s->snap->error && s->snap->ino) { /* there is an index, and it is damaged: refuse to start */
+  if (s->snap->error && s->snap->file.ino) { /* there is an index, and it is damaged: refuse to start */
     *err = kb_xstrdup(s->snap->error);
     goto err;
   }
@@ -168,6 +211,7 @@ kb_server *kb_server_start(const kb_server_opts *o, char **err) {
     *err = kb_xasprintf("cannot listen on %s port %u (in use, or not an address of this machine?)", o->bind, o->port);
     goto err;
   }
+  atomic_store(&s->serving, true);
   const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
   s->port = info ? info->port : o->port;
   return s;

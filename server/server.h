@@ -17,8 +17,8 @@
 #define KB_SERVER_PORT 8080
 #define KB_SERVER_MAX_BODY ((size_t)1 << 20)  /* bytes of a POST body (413 above) */
 #define KB_SERVER_MAX_URL 32768               /* bytes of a request target (414 above) */
-#define KB_SERVER_MAX_CONNECTIONS 256         /* open connections; 503 near the limit */
-#define KB_SERVER_PER_IP_CONNECTIONS 64       /* open connections from one address */
+#define KB_SERVER_MAX_CONNECTIONS 1024        /* open connections; 503 near the limit */
+#define KB_SERVER_PER_IP_CONNECTIONS 64       /* from one address, when listening beyond loopback */
 #define KB_SERVER_TIMEOUT 15                  /* seconds a connection may stay idle */
 #define KB_SERVER_THREADS 4                   /* worker threads */
 
@@ -31,6 +31,10 @@ typedef struct kb_server_opts {
   unsigned port;             /* 0 = any free port (see kb_server_port) */
   size_t max_body;           /* 0 = KB_SERVER_MAX_BODY */
   unsigned max_connections;  /* 0 = KB_SERVER_MAX_CONNECTIONS */
+  /* Connections from one address: 0 = the default, KB_SERVER_PER_IP_CONNECTIONS, or no
+   * limit when bound to loopback (every client there is local: a local reverse proxy
+   * would count as one address); -1 = no limit (behind a proxy on another host). */
+  int max_per_ip;
   unsigned threads;          /* 0 = KB_SERVER_THREADS */
   bool live_reload;          /* HTML pages load kb-live.js, which reloads them on a new build */
   FILE *access_log;          /* common log format; NULL = no access log */

@@ -55,7 +55,14 @@ static void close_all(kb_srv_snap *snap) {
   for (unsigned i = 0; i < snap->nix; i++) kb_index_close(snap->ix[i]), snap->ix[i] = NULL;
 }
 
-static bool same_file(const struct stat *a, const struct stat *b) { return a->st_dev == b->st_dev && a->st_ino == b->st_ino; }
+static kb_srv_fileid file_id(const struct stat *st) {
+  return (kb_srv_fileid){st->st_dev, st->st_ino, st->st_size,
+                         (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec};
+}
+
+static bool same_file(kb_srv_fileid a, kb_srv_fileid b) {
+  return a.ino && a.dev == b.dev && a.ino == b.ino && a.size == b.size && a.mtime_ns == b.mtime_ns;
+}
 
 /* One handle per worker thread, all on the same file: the path is looked at before
  * and after, and a build that swapped it meanwhile makes this try again. */
@@ -68,9 +75,9 @@ static void open_all(kb_srv_snap *snap, const char *path) {
       snap->error = kb_xasprintf("%s: no index here; run 'kb build' first", path);
       return;
     }
-    snap->dev = before.st_dev, snap->ino = before.st_ino;
+    snap->file = file_id(&before);
     for (unsigned i = 0; i < snap->nix && !snap->error; i++) snap->ix[i] = kb_index_open(path, &snap->error);
-    if (!snap->error && stat(path, &after) == 0 && same_file(&before, &after)) return;
+    if (!snap->error && stat(path, &after) == 0 && same_file(snap->file, file_id(&after))) return;
     close_all(snap);
     if (snap->error) return; /* this file cannot be read: trying again will not help */
   }
@@ -119,28 +126,28 @@ void kb_srv_snap_release(kb_srv_snap *snap) {
 /* Whether `st` is what the current snapshot serves, or the index it refused already.
  * Called with snap_lock held. */
 static bool known(const kb_server *s, const struct stat *st) {
-  return (st->st_dev == s->snap->dev && st->st_ino == s->snap->ino) ||
-         (st->st_dev == s->bad_dev && st->st_ino == s->bad_ino);
+  kb_srv_fileid id = file_id(st);
+  return same_file(id, s->snap->file) || same_file(id, s->bad);
 }
 
 /* Make `fresh` current, or refuse it when it cannot be read and the current one can. */
 static void install(kb_server *s, kb_srv_snap *fresh) {
   pthread_mutex_lock(&s->snap_lock);
   kb_srv_snap *old = s->snap;
-  bool keep = old && !old->error && fresh->error && fresh->ino;
+  bool keep = old && !old->error && fresh->error && fresh->file.ino;
   if (keep) {
-    s->bad_dev = fresh->dev, s->bad_ino = fresh->ino;
+    s->bad = fresh->file;
     atomic_store(&s->stale, true);
   } else {
     fresh->gen = atomic_fetch_add(&s->gen, 1) + 1;
     s->snap = fresh;
-    s->bad_dev = 0, s->bad_ino = 0;
+    s->bad = (kb_srv_fileid){0};
     atomic_store(&s->stale, false);
   }
   pthread_mutex_unlock(&s->snap_lock);
   /* stderr only (responses never name paths); at start the caller reports it */
   if (keep) fprintf(stderr, "kb serve: %s; still serving build %lu (%s)\n", fresh->error, old->gen, old->built_at);
-  else if (fresh->error && s->daemon) fprintf(stderr, "kb serve: %s\n", fresh->error);
+  else if (fresh->error && atomic_load(&s->serving)) fprintf(stderr, "kb serve: %s\n", fresh->error);
   kb_srv_snap_release(keep ? fresh : old);
 }
 

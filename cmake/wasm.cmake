@@ -41,12 +41,17 @@ add_custom_command(OUTPUT ${KB_WASM_DIR}/kb.wasm
 # package-lock.json), copied as published.
 set(KB_SQLITE_WASM_DIST ${CMAKE_SOURCE_DIR}/node_modules/@sqlite.org/sqlite-wasm/dist)
 set(KB_WASM_OUTPUTS ${KB_WASM_DIR}/kb.wasm)
+# index.mjs becomes sqlite3.js: python's http.server and nginx's default MIME table do not
+# know .mjs, and a module script served as application/octet-stream is refused.
 if(EXISTS ${KB_SQLITE_WASM_DIST}/sqlite3.wasm)
-  foreach(f index.mjs sqlite3.wasm)
-    add_custom_command(OUTPUT ${KB_WASM_DIR}/sqlite3/${f}
-      COMMAND ${CMAKE_COMMAND} -E copy ${KB_SQLITE_WASM_DIST}/${f} ${KB_WASM_DIR}/sqlite3/${f}
-      DEPENDS ${KB_SQLITE_WASM_DIST}/${f} VERBATIM)
-    list(APPEND KB_WASM_OUTPUTS ${KB_WASM_DIR}/sqlite3/${f})
+  foreach(pair "index.mjs=sqlite3.js" "sqlite3.wasm=sqlite3.wasm")
+    string(REPLACE "=" ";" pair ${pair})
+    list(GET pair 0 from)
+    list(GET pair 1 to)
+    add_custom_command(OUTPUT ${KB_WASM_DIR}/${to}
+      COMMAND ${CMAKE_COMMAND} -E copy ${KB_SQLITE_WASM_DIST}/${from} ${KB_WASM_DIR}/${to}
+      DEPENDS ${KB_SQLITE_WASM_DIST}/${from} VERBATIM)
+    list(APPEND KB_WASM_OUTPUTS ${KB_WASM_DIR}/${to})
   endforeach()
 else()
   message(STATUS "kb.wasm: @sqlite.org/sqlite-wasm not in node_modules (run npm ci): snapshots get no in-browser search")

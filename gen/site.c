@@ -70,7 +70,7 @@ int kb_site_base_parse(const char *base_url, char **base, char **abs_base) {
 
 bool kb_site_path_reserved(const char *url) {
   static const char *const exact[] = {"/", "/index.html", "/feed.xml", "/sitemap.xml", "/404.html",
-                                      "/kb.sqlite", "/style.css", "/kb.js", "/kb-live.js", NULL};
+                                      "/kb.sqlite", "/style.css", "/kb.js", "/kb-live.js", "/kb-worker.js", NULL};
   /* the server's routes (server/route.c) too, so a published page never hides behind one */
   static const char *const prefixes[] = {"/tags/", "/categories/", "/static/", "/search", "/match", "/api/",
                                          "/healthz", "/_kb/", NULL};
@@ -748,6 +748,24 @@ static int write_404(kb_site *s) {
   return rc;
 }
 
+/* The search page and the paste box without a query, as kb serve renders GET /search and
+ * GET /match: on a static host (no kb serve behind the pages) a link to /search?q=x lands
+ * on search/index.html, and kb.js answers from the snapshot (kb-worker.js, kb.wasm). */
+static int write_app_pages(kb_site *s) {
+  cJSON *ctx = page_context(s, "Search the incidents", "/search/");
+  cJSON *search = cJSON_AddObjectToObject(ctx, "search");
+  cJSON_AddStringToObject(search, "query", "");
+  cJSON_AddNumberToObject(search, "total", 0);
+  int rc = site_render(s, "search", ctx, "/search/");
+  cJSON_Delete(ctx);
+  if (rc) return rc;
+  ctx = page_context(s, "Match a stack", "/match/");
+  cJSON_AddBoolToObject(ctx, "has_input", false);
+  rc = site_render(s, "match", ctx, "/match/");
+  cJSON_Delete(ctx);
+  return rc;
+}
+
 static int write_text_file(kb_site *s, const char *url, kb_buf *b) {
   char *file = site_file(s, url);
   int rc = 0;
@@ -886,6 +904,7 @@ int kb_site_write_lists(kb_site *s) {
   if (rc == 0) rc = write_terms(s, &tags);
   if (rc == 0) rc = write_terms(s, &cats);
   if (rc == 0) rc = write_404(s);
+  if (rc == 0) rc = write_app_pages(s);
   if (rc == 0) rc = write_feed(s);
   if (rc == 0) rc = write_sitemap(s, &tags, &cats);
   if (rc == 0) {

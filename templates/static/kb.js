@@ -1,9 +1,13 @@
-// kb.js - makes the pages faster to use; every page works without it.
+// kb.js - makes the pages faster to use; with `kb serve` every page works without it.
 //  - the search box in the header shows results as you type (GET /api/search,
 //    debounced), `/` or Ctrl-K focuses it, arrow keys and Enter pick a result;
 //  - the paste box (/match) matches as soon as a stack is pasted and swaps the
 //    answer in place (the same page the form gets from POST /match);
 //  - Ctrl-Enter (or Cmd-Enter) submits a textarea's form.
+// A snapshot of the site on a static host has no server to answer: kb.js finds that out
+// once (GET api/generation is not kb serve's JSON) and then asks kb-worker.js instead,
+// which runs the same search and matcher in the browser (kb.wasm on sqlite-wasm), and
+// _kb/js/pages.js renders the search page and the paste box's answer from its JSON.
 // No framework, no inline script (the server's CSP forbids it). Text from the
 // server is put in the page as text; the only markup taken from it is <mark> in
 // search snippets, copied element by element from an inert <template>.
@@ -57,6 +61,94 @@
       else if (n.nodeType === 1 && n.nodeName === "MARK") parent.appendChild(el("mark", null, n.textContent));
       else if (n.nodeType === 1) parent.appendChild(document.createTextNode(n.textContent));
     }
+  }
+
+  // ---- who answers: kb serve's /api, or (a snapshot on a static host) kb-worker.js ----
+  var backendP = null;
+  function backend() {
+    if (backendP) return backendP;
+    var key = "kb-backend " + base, known = null;
+    try { known = sessionStorage.getItem(key); } catch (e) { /* storage off */ }
+    if (known === "server" || known === "snapshot") return (backendP = Promise.resolve(known));
+    backendP = fetch(base + "api/generation", { headers: { Accept: "application/json" }, cache: "no-store" })
+      .then(function (r) {
+        // kb serve answers JSON, even when busy; a static host a 404/405 or an HTML page
+        return /^application\/json/.test(r.headers.get("Content-Type") || "") ? "server" : "snapshot";
+      })
+      .then(function (kind) {
+        try { sessionStorage.setItem(key, kind); } catch (e) { /* storage off */ }
+        return kind;
+      }, function () { backendP = null; return "server"; }); // offline: ask again next time
+    return backendP;
+  }
+  function snapshotPossible() { return !!(window.Worker && window.WebAssembly && window.Promise); }
+  // In a snapshot, start the worker when a box is focused: it loads while the user types.
+  var warmed = false;
+  function warmUp() {
+    if (warmed) return;
+    warmed = true;
+    backend().then(function (kind) {
+      if (kind === "snapshot" && snapshotPossible()) ask({ type: "warm" }).catch(function () { /* reported on use */ });
+    });
+  }
+
+  // The worker, started on first use; ask() resolves with the parsed JSON body it answers.
+  var worker = null, waiting = Object.create(null), askSeq = 0;
+  function workerFailed(why) {
+    var w = waiting;
+    waiting = Object.create(null);
+    if (worker) worker.terminate();
+    worker = null;
+    for (var id in w) w[id].reject(new Error(why));
+  }
+  function ask(msg) {
+    return new Promise(function (resolve, reject) {
+      if (!worker) {
+        worker = new Worker(base + "kb-worker.js", { type: "module" });
+        worker.onmessage = function (e) {
+          var a = e.data || {}, w = waiting[a.id];
+          if (!w) return;
+          delete waiting[a.id];
+          var body = null;
+          try { body = a.body ? JSON.parse(a.body) : null; } catch (err) { a.error = a.error || "unreadable answer"; }
+          if (!a.error && body && body.error) a.error = String(body.error);
+          // what each answer cost, for whoever measures (tests, benchmarks)
+          document.dispatchEvent(new CustomEvent("kb:snapshot-answer", { detail: {
+            type: w.type, ms: a.ms, query_ms: a.query_ms, transfer: a.transfer, total: a.total, error: a.error || null } }));
+          if (a.error) w.reject(new Error(a.error));
+          else w.resolve(body);
+        };
+        worker.onerror = function (e) { e.preventDefault(); workerFailed(e.message || "the search worker failed to start"); };
+      }
+      msg.id = ++askSeq;
+      waiting[msg.id] = { resolve: resolve, reject: reject, type: msg.type };
+      worker.postMessage(msg);
+    });
+  }
+
+  // The snapshot's page renderer (_kb/js/pages.js), loaded on first use.
+  var pagesP = null;
+  function snapshotPages() {
+    if (pagesP) return pagesP;
+    // links as the server writes them: the base's path ("/kb/"), not its origin
+    window.kbPage = { base: base.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, ""), el: el, appendMarked: appendMarked,
+                      appendSnippet: appendSnippet, terms: terms, ask: ask };
+    pagesP = new Promise(function (resolve, reject) {
+      var s = document.createElement("script");
+      s.src = base + "_kb/js/pages.js";
+      s.onload = function () { resolve(window.kbSnapshotPages); };
+      s.onerror = function () { pagesP = null; reject(new Error("_kb/js/pages.js did not load")); };
+      document.head.appendChild(s);
+    });
+    return pagesP;
+  }
+  function failNote(parent, e) {
+    parent.textContent = "";
+    var box = el("div", "kb-none");
+    box.setAttribute("role", "status");
+    box.appendChild(el("p", null, "Search in this copy of the site failed: " + (e && e.message ? e.message : "unknown error") +
+                                 ". The pages still work; searching needs a browser with WebAssembly, or kb serve."));
+    parent.appendChild(box);
   }
 
   // ---- the header's search box ----
@@ -135,20 +227,43 @@
       if (!performance.getEntriesByName("kb-first-result").length) performance.mark("kb-first-result");
     }
 
+    // kb serve's /api/search; in a snapshot the worker, one query at a time (the newest
+    // typed waits, the ones typed meanwhile are dropped)
+    var busy = false, next = null;
+    function fromServer(q) {
+      if (ctl) ctl.abort();
+      ctl = window.AbortController ? new AbortController() : null;
+      return fetch(base + "api/search?limit=" + LIMIT + "&q=" + encodeURIComponent(q),
+                   { signal: ctl ? ctl.signal : undefined, headers: { Accept: "application/json" } })
+        .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); });
+    }
+    function fromWorker(q, my, t0) {
+      if (busy) { next = [q, my, t0]; return; }
+      busy = true;
+      ask({ type: "search", q: q, limit: LIMIT })
+        .then(function (d) { cache[q] = d; if (my === seq) render(q, d, t0); },
+              function () { if (my === seq) { close(); status.textContent = "Search is not available; press Enter to search."; } })
+        .then(function () {
+          busy = false;
+          var n = next;
+          next = null;
+          if (n && n[1] === seq) fromWorker(n[0], n[1], n[2]);
+        });
+    }
     function run(q, t0) {
       var my = ++seq;
       lastQ = q;
       if (cache[q]) { render(q, cache[q], t0); return; }
-      if (ctl) ctl.abort();
-      ctl = window.AbortController ? new AbortController() : null;
-      fetch(base + "api/search?limit=" + LIMIT + "&q=" + encodeURIComponent(q),
-            { signal: ctl ? ctl.signal : undefined, headers: { Accept: "application/json" } })
-        .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
-        .then(function (d) { cache[q] = d; if (my === seq) render(q, d, t0); })
-        .catch(function (e) {
-          if (e && e.name === "AbortError") return;
-          if (my === seq) { close(); status.textContent = "Search is not available; press Enter to search."; }
-        });
+      backend().then(function (kind) {
+        if (my !== seq) return;
+        if (kind === "snapshot" && snapshotPossible()) { fromWorker(q, my, t0); return; }
+        fromServer(q)
+          .then(function (d) { cache[q] = d; if (my === seq) render(q, d, t0); })
+          .catch(function (e) {
+            if (e && e.name === "AbortError") return;
+            if (my === seq) { close(); status.textContent = "Search is not available; press Enter to search."; }
+          });
+      });
     }
 
     input.addEventListener("input", function () {
@@ -184,6 +299,7 @@
       }
     });
     input.addEventListener("focus", function () {
+      warmUp();
       var q = input.value.trim();
       if (q && q === lastQ && cache[q]) render(q, cache[q], performance.now());
     });
@@ -206,15 +322,10 @@
     var form = byId("kb-paste"), area = byId("stack"), out = byId("kb-match-out"), note = byId("kb-paste-note");
     if (!form || !area || !out || !window.fetch || !window.DOMParser) return;
     var busy = false;
-    function submit() {
-      if (busy || !area.value.trim()) return;
-      busy = true;
-      var t0 = performance.now(), noteText = note ? note.textContent : "";
-      if (note) note.textContent = "Matching…";
-      form.setAttribute("aria-busy", "true");
+    function fromServer() {
       var body = new URLSearchParams();
       body.set("stack", area.value);
-      fetch(form.action, { method: "POST", body: body, headers: { Accept: "text/html" } })
+      return fetch(form.action, { method: "POST", body: body, headers: { Accept: "text/html" } })
         .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.text(); })
         .then(function (html) {
           var doc = new DOMParser().parseFromString(html, "text/html");
@@ -222,17 +333,79 @@
           if (!fresh) throw new Error("no answer in the page");
           out.textContent = "";
           while (fresh.firstChild) out.appendChild(document.adoptNode(fresh.firstChild));
+        })
+        .catch(function () { form.submit(); });
+    }
+    function fromWorker() {
+      return snapshotPages()
+        .then(function (pages) { return pages.match(out, area.value); })
+        .catch(function (e) { failNote(out, e); });
+    }
+    function submit() {
+      if (busy || !area.value.trim()) return;
+      busy = true;
+      var t0 = performance.now(), noteText = note ? note.textContent : "";
+      if (note) note.textContent = "Matching…";
+      form.setAttribute("aria-busy", "true");
+      backend()
+        .then(function (kind) { return kind === "snapshot" && snapshotPossible() ? fromWorker() : fromServer(); })
+        .then(function () {
           timing("kb-match", t0);
           markScrollables();
           var h = byId("results-heading");
           if (h) { h.setAttribute("tabindex", "-1"); }
           if (note) note.textContent = noteText;
         })
-        .catch(function () { form.submit(); })
         .then(function () { busy = false; form.removeAttribute("aria-busy"); });
     }
     form.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
     area.addEventListener("paste", function () { setTimeout(submit, 0); });
+    area.addEventListener("focus", warmUp);
+    // a stack typed in a snapshot's search box, handed over by the search page
+    var handed = null;
+    try {
+      handed = sessionStorage.getItem("kb-stack-from-search");
+      sessionStorage.removeItem("kb-stack-from-search");
+    } catch (e) { /* storage off */ }
+    if (handed && !area.value) {
+      area.value = handed;
+      var lead = el("p", "lead", "Your search looked like a crash stack, so it was matched against the incidents' stacks.");
+      form.parentNode.insertBefore(lead, form);
+      submit();
+    }
+  }
+
+  // ---- a snapshot's search page: the results kb serve would have rendered ----
+  function setupSearchPage() {
+    var form = document.querySelector("form.kb-search"), area = byId("q"), out = byId("kb-search-out");
+    if (!form || !area || !out || out.children.length || !snapshotPossible()) return; // kb serve rendered it
+    var params = new URLSearchParams(window.location.search), q = params.get("q");
+    if (!q || !q.trim()) return;
+    area.value = q;
+    document.title = q + " · " + document.title;
+    ["tag", "category"].forEach(function (k) { // a new search keeps the filter, as on kb serve
+      if (!params.get(k)) return;
+      var h = document.createElement("input");
+      h.type = "hidden";
+      h.name = k;
+      h.value = params.get(k);
+      form.insertBefore(h, form.querySelector(".kb-hint"));
+    });
+    var t0 = performance.now();
+    out.setAttribute("aria-busy", "true");
+    backend()
+      .then(function (kind) {
+        // the snapshot's page reached on kb serve (search/?q=): the server renders it
+        if (kind === "server") { window.location.replace(base + "search" + window.location.search); return null; }
+        return snapshotPages();
+      })
+      .then(function (pages) {
+        if (!pages) return;
+        return pages.search(out, { q: q, tag: params.get("tag"), category: params.get("category"),
+                                   offset: Math.max(0, Math.min(10000, parseInt(params.get("offset"), 10) || 0)) });
+      })
+      .then(function () { timing("kb-search-page", t0); }, function (e) { failNote(out, e); })
+      .then(function () { out.removeAttribute("aria-busy"); });
   }
 
   // ---- boxes that scroll sideways (stacks, frame tables) take the keyboard focus ----
@@ -262,6 +435,7 @@
 
   setupSuggest();
   setupPaste();
+  setupSearchPage();
   setupCtrlEnter();
   setupScrollables();
 })();

@@ -494,9 +494,11 @@ static void rel_count(const rel_list *l, uint64_t key, size_t self, unsigned *co
     if (l->v[mid].key < key) lo = mid + 1;
     else hi = mid;
   }
+  /* a group too large to count is skipped without walking it: plumbing frames and
+   * common tags have tens of thousands of posts at 100,000 incidents */
+  if (lo + RELATED_GROUP_MAX < l->n && l->v[lo + RELATED_GROUP_MAX].key == key) return;
   size_t end = lo;
   while (end < l->n && l->v[end].key == key) end++;
-  if (end - lo > RELATED_GROUP_MAX) return;
   for (size_t k = lo; k < end; k++) {
     size_t j = l->v[k].inc;
     if (j == self) continue;

@@ -345,7 +345,26 @@ static void test_generic_parameters_kept(void) {
   kb_stacks_release(&s);
 }
 
+/* A fuzzer's find: lone frames folded into other stacks while the list was compacted made
+ * a later comparison read a released stack (UBSan: strcmp on NULL). Parsed whole here so
+ * the sanitizer build sees it on every run. */
+static void test_fold_after_release_regression(void) {
+  char *path = kb_xasprintf("%s/tests/fuzz/corpus/stack/regress-fold-after-release", harness_source_dir());
+  size_t len = 0;
+  char *text = harness_read_file(path, &len);
+  CHECK(text != NULL);
+  if (text) {
+    kb_stacks s = {0};
+    kb_stacks_parse(text, len, &s);
+    for (size_t i = 0; i < s.n; i++) CHECK(s.v[i].format != NULL && s.v[i].nframes > 0);
+    kb_stacks_release(&s);
+  }
+  free(text);
+  free(path);
+}
+
 int main(void) {
+  RUN(test_fold_after_release_regression);
   RUN(test_generic_parameters_kept);
   RUN(test_seed_as_published);
   RUN(test_seed_clean_kv_and_analyze);

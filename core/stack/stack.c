@@ -728,27 +728,36 @@ static void parser_feed(parser *p, const char *s, size_t n) {
 /* A one-frame stack (a crash site printed apart: FAULTING_IP, RIP, "Probably caused by")
  * whose frame another stack of the same format also has adds nothing: fold it into that
  * stack (its reason included) so the full stack comes first. */
+static bool stack_is_lone(const kb_stack *st) { return st->nframes == 1 && (st->frames[0].flags & KB_FRAME_LONE); }
+
+/* The stack of the same format, not lone itself, that has lone stack `st`'s frame; NULL. */
+static kb_stack *fold_target(kb_stacks *out, const kb_stack *st) {
+  for (size_t j = 0; j < out->n; j++) {
+    kb_stack *o = &out->v[j];
+    if (o == st || stack_is_lone(o) || strcmp(o->format, st->format) != 0) continue;
+    for (size_t k = 0; k < o->nframes; k++)
+      if (strcmp(o->frames[k].norm, st->frames[0].norm) == 0) return o;
+  }
+  return NULL;
+}
+
 static void stacks_fold_singles(kb_stacks *out) {
+  /* Decide and merge with every stack in place (targets are never lone, so never folded),
+   * then release the folded ones and close the gaps: nothing moves while it is looked at. */
+  bool *folded = kb_xcalloc(out->n ? out->n : 1, sizeof *folded);
+  for (size_t i = 0; i < out->n; i++) {
+    kb_stack *into = stack_is_lone(&out->v[i]) ? fold_target(out, &out->v[i]) : NULL;
+    if (!into) continue;
+    reason_merge(&into->reason, &out->v[i].reason);
+    folded[i] = true;
+  }
   size_t kept = 0;
   for (size_t i = 0; i < out->n; i++) {
-    kb_stack *st = &out->v[i];
-    kb_stack *into = NULL;
-    bool lone = st->nframes == 1 && (st->frames[0].flags & KB_FRAME_LONE);
-    for (size_t j = 0; lone && j < out->n && !into; j++) {
-      kb_stack *o = &out->v[j];
-      bool o_lone = o->nframes == 1 && (o->frames[0].flags & KB_FRAME_LONE);
-      if (j == i || o_lone || strcmp(o->format, st->format) != 0) continue;
-      for (size_t k = 0; k < o->nframes && !into; k++)
-        if (strcmp(o->frames[k].norm, st->frames[0].norm) == 0) into = o;
-    }
-    if (into) {
-      reason_merge(&into->reason, &st->reason);
-      stack_release(st);
-    } else {
-      out->v[kept++] = *st;
-    }
+    if (folded[i]) stack_release(&out->v[i]);
+    else out->v[kept++] = out->v[i];
   }
   out->n = kept;
+  free(folded);
 }
 
 void kb_stacks_parse(const char *text, size_t len, kb_stacks *out) {

@@ -17,6 +17,7 @@
  * loose words is not a frame. While a generic stack is open it would see every line first,
  * so it lets go of lines another format knows. Fields as the shape gives them. */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "stack/fmt_scan.h"
@@ -116,6 +117,8 @@ static bool generic_glibc_frame(kb_span s, kb_frame *f) {
     return false;
   }
   if (kb_span_starts(inner, "+")) tmp.offset = kb_span_dup(kb_span_tail(inner, 1));
+  /* "lib.so(mod!sym+0x46)": the library the loader names is the module */
+  free(tmp.module);
   tmp.module = kb_span_basename(path);
   tmp.address = kb_span_dup(addr);
   *f = tmp;

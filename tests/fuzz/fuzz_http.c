@@ -66,14 +66,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   FILE *log = fopen("/dev/null", "w"); /* the access log is written, then dropped */
   kb_server_opts o = {.site_dir = fuzz_site_dir(), .templates_dir = templates_dir, .bind = "127.0.0.1",
                       .max_body = FUZZ_MAX_BODY, .live_reload = true, .access_log = log};
+  /* kb_server_start's steps, with daemon_start_external for daemon_start */
   srv = server_new(&o);
   if (kb_srv_index_key_init(srv) != 0) abort();
   kb_srv_snap_reload(srv, true);
+  if (srv->snap->error) {
+    fprintf(stderr, "fuzz: the site's index cannot be read: %s\n", srv->snap->error);
+    abort();
+  }
   srv->daemon = daemon_start_external(srv);
   if (!srv->daemon) {
     fprintf(stderr, "fuzz: cannot start the daemon\n");
     abort();
   }
+  atomic_store(&srv->serving, true);
   return 0;
 }
 

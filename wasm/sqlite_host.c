@@ -137,6 +137,13 @@ const unsigned char *sqlite3_column_text(sqlite3_stmt *st, int col) {
   return c ? (const unsigned char *)c->p : NULL;
 }
 
+/* SQLite hands a BLOB's bytes unchanged to column_text (it only adds a NUL), so the
+ * text path carries blobs too; the length comes from column_bytes as natively. */
+const void *sqlite3_column_blob(sqlite3_stmt *st, int col) {
+  column *c = column_fetch(st, col);
+  return c ? c->p : NULL;
+}
+
 int sqlite3_column_bytes(sqlite3_stmt *st, int col) {
   column *c = column_fetch(st, col);
   return c ? c->len : 0;

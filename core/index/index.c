@@ -1,6 +1,6 @@
 /* index.c - write kb.sqlite, the index of a built site.
  *
- * On-disk format (schema version 3; `PRAGMA user_version` holds the version):
+ * On-disk format (schema version 4; `PRAGMA user_version` holds the version):
  *
  *   meta(key TEXT PRIMARY KEY, value TEXT)
  *       schema_version, generator, built_at (RFC 3339), base_url, incidents.
@@ -20,12 +20,20 @@
  *          offset TEXT, file TEXT, line INTEGER, norm TEXT, flags INTEGER, df INTEGER)
  *       norm is what matching compares (see core/stack/normalize.c); flags are KB_FRAME_*
  *       (stack.h); df is frame_stats.incidents for the norm, copied here so matching reads
- *       a candidate stack's weights in one range scan. Index frames_norm(norm) finds
- *       candidate stacks by shared frames.
+ *       a candidate stack's weights in one range scan. Index frames_norm(norm, stack, df)
+ *       finds candidate stacks by shared frames and gives a frame's df without frame_stats.
+ *   stack_frames(stack INTEGER PRIMARY KEY -> stacks.rowid, incident INTEGER, frames BLOB)
+ *       what matching compares of a stack, in one row: its first KB_INDEX_PACKED_FRAMES
+ *       frames not flagged SKIP, each as four varints and the norm's bytes
+ *       (pos, flags, df, byte length of norm, norm; varints as in SQLite's record
+ *       format but little-endian groups of 7 bits, high bit = more). Decoded by
+ *       kb_packed_frame_next (reader.h). One row instead of an index probe and a row per
+ *       frame: a browser reading the file over HTTP fetches one page per candidate.
  *   frame_stats(norm TEXT PRIMARY KEY, incidents INTEGER, stacks INTEGER)
  *       how many incidents/stacks contain each normalized frame (frames flagged SKIP not
  *       counted): the document frequency for idf weighting, so that frames of common
- *       plumbing (NDIS, the JVM's thread start) weigh less.
+ *       plumbing (NDIS, the JVM's thread start) weigh less. Matching reads the copies in
+ *       frames.df and stack_frames; this table is for people inspecting the index.
  *   fts: FTS5(title, tags, summary, body, stacks, identifiers), rowid = incidents.rowid,
  *       tokenizer unicode61 with '_' as a token character, prefix indexes 2 and 3;
  *       default ranking bm25 with weights title 10, tags 5, summary 3, body 1,
@@ -154,6 +162,10 @@ struct kb_index_writer {
   norm_table norms; /* frame statistics, counted as frames are added */
   int spill_fd;     /* frame rows waiting for their df */
   kb_buf spill;
+  sqlite3_stmt *ins_pack; /* stack_frames, written with the frames */
+  sqlite3_int64 pack_stack, pack_incident;
+  size_t pack_frames;
+  kb_buf pack;
 };
 
 static const char schema_sql[] =
@@ -181,11 +193,12 @@ static const char schema_sql[] =
     "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(10.0, 5.0, 3.0, 1.0, 2.0, 8.0)');"
     "CREATE VIRTUAL TABLE fts_names USING fts5(names, tokenize='trigram', content='');"
     "CREATE TABLE frame_stats(norm TEXT PRIMARY KEY, incidents INTEGER NOT NULL,"
-    " stacks INTEGER NOT NULL) WITHOUT ROWID;";
+    " stacks INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE stack_frames(stack INTEGER PRIMARY KEY, incident INTEGER NOT NULL, frames BLOB NOT NULL);";
 
 /* Built after the rows are in: cheaper than maintaining them during the inserts. */
 static const char finish_sql[] =
-    "CREATE INDEX frames_norm ON frames(norm, stack);"
+    "CREATE INDEX frames_norm ON frames(norm, stack, df);"
     "CREATE INDEX frames_stack ON frames(stack, pos);"
     "CREATE INDEX stacks_incident ON stacks(incident);"
     "CREATE INDEX terms_name ON terms(kind, name);"
@@ -277,6 +290,7 @@ static void add_frames(kb_index_writer *w, sqlite3_int64 incident, sqlite3_int64
     const kb_frame *f = &st->frames[i];
     norm_count(&w->norms, f, incident, stack_row);
     spill_uint(&w->spill, (uint64_t)stack_row);
+    spill_uint(&w->spill, (uint64_t)incident);
     spill_uint(&w->spill, i);
     const char *strs[] = {f->module, f->function, f->offset, f->file, f->norm};
     for (size_t k = 0; k < 5; k++) spill_str(&w->spill, strs[k]);
@@ -319,18 +333,50 @@ static const char *cur_str(spill_cursor *c, int *len) {
   return s;
 }
 
+/* stack_frames: the packed row of the stack being read back from the spill. */
+static void pack_flush(kb_index_writer *w, int *rc) {
+  if (w->pack_stack && !*rc) {
+    sqlite3_bind_int64(w->ins_pack, 1, w->pack_stack);
+    sqlite3_bind_int64(w->ins_pack, 2, w->pack_incident);
+    sqlite3_bind_blob(w->ins_pack, 3, w->pack.ptr, (int)w->pack.len, SQLITE_STATIC);
+    writer_step(w, w->ins_pack, rc);
+  }
+  kb_buf_reset(&w->pack);
+  w->pack_stack = 0;
+  w->pack_frames = 0;
+}
+
+static void pack_frame(kb_index_writer *w, sqlite3_int64 stack, sqlite3_int64 incident, uint64_t pos,
+                       unsigned flags, uint64_t df, const char *norm, int len, int *rc) {
+  if (stack != w->pack_stack) {
+    pack_flush(w, rc);
+    w->pack_stack = stack;
+    w->pack_incident = incident;
+  }
+  if (!norm || (flags & KB_FRAME_SKIP) || w->pack_frames >= KB_INDEX_PACKED_FRAMES) return;
+  spill_uint(&w->pack, pos);
+  spill_uint(&w->pack, flags);
+  spill_uint(&w->pack, df);
+  spill_uint(&w->pack, (uint64_t)len);
+  kb_buf_add(&w->pack, norm, (size_t)len);
+  w->pack_frames++;
+}
+
 /* Insert one frame record at c (bound in place: the buffer outlives the step). */
 static void insert_frame(kb_index_writer *w, spill_cursor *c, int *rc) {
   sqlite3_stmt *q = w->ins_frame;
-  sqlite3_bind_int64(q, 1, (sqlite3_int64)cur_uint(c));
-  sqlite3_bind_int64(q, 2, (sqlite3_int64)cur_uint(c));
+  sqlite3_int64 stack = (sqlite3_int64)cur_uint(c), incident = (sqlite3_int64)cur_uint(c);
+  uint64_t pos = cur_uint(c);
+  sqlite3_bind_int64(q, 1, stack);
+  sqlite3_bind_int64(q, 2, (sqlite3_int64)pos);
   const char *norm = NULL;
+  int norm_len = 0;
   for (int k = 0; k < 5; k++) {
     int len;
     const char *s = cur_str(c, &len);
     if (s) sqlite3_bind_text(q, 3 + k, s, len, SQLITE_STATIC);
     else sqlite3_bind_null(q, 3 + k);
-    if (k == 4) norm = s;
+    if (k == 4) norm = s, norm_len = len;
   }
   int line = (int)(uint32_t)cur_uint(c);
   unsigned flags = (unsigned)cur_uint(c);
@@ -343,6 +389,7 @@ static void insert_frame(kb_index_writer *w, spill_cursor *c, int *rc) {
     return;
   }
   writer_step(w, q, rc);
+  pack_frame(w, stack, incident, pos, flags, e ? e->incidents : 0, norm, norm_len, rc);
 }
 
 static void insert_frames(kb_index_writer *w, int *rc) {
@@ -376,6 +423,7 @@ static void insert_frames(kb_index_writer *w, int *rc) {
     errno = EIO;
     writer_fail_errno(w, rc, "temporary file truncated");
   }
+  pack_flush(w, rc);
   free(buf);
 }
 
@@ -419,6 +467,7 @@ kb_index_writer *kb_index_create(const char *path, char **err) {
   kb_index_writer *w = kb_xcalloc(1, sizeof *w);
   int rc = 0;
   kb_buf_init(&w->spill, 0);
+  kb_buf_init(&w->pack, 0);
   w->spill_fd = spill_open(path);
   if (w->spill_fd < 0) {
     *err = kb_xasprintf("%s: cannot create a temporary file: %s", path, strerror(errno));
@@ -451,6 +500,7 @@ kb_index_writer *kb_index_create(const char *path, char **err) {
       "INSERT INTO fts(rowid, title, tags, summary, body, stacks, identifiers) VALUES(?,?,?,?,?,?,?)", &rc);
   w->ins_names = writer_prepare(w, "INSERT INTO fts_names(rowid, names) VALUES(?,?)", &rc);
   w->ins_meta = writer_prepare(w, "INSERT OR REPLACE INTO meta(key, value) VALUES(?,?)", &rc);
+  w->ins_pack = writer_prepare(w, "INSERT INTO stack_frames(stack, incident, frames) VALUES(?,?,?)", &rc);
   if (rc) {
     *err = kb_xasprintf("%s: %s", path, w->errmsg);
     kb_index_abort(w);
@@ -639,13 +689,14 @@ const char *kb_index_errmsg(const kb_index_writer *w) { return w->errmsg; }
 
 static void writer_finalize(kb_index_writer *w) {
   sqlite3_stmt *all[] = {w->ins_incident, w->ins_term, w->ins_ident, w->ins_stack,
-                         w->ins_frame,    w->ins_fts,  w->ins_names, w->ins_meta};
+                         w->ins_frame,    w->ins_fts,  w->ins_names, w->ins_meta, w->ins_pack};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) sqlite3_finalize(all[i]);
 }
 
 static void writer_release(kb_index_writer *w) {
   if (w->spill_fd >= 0) close(w->spill_fd);
   kb_buf_release(&w->spill);
+  kb_buf_release(&w->pack);
   norm_table_release(&w->norms);
   free(w);
 }

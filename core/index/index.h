@@ -6,8 +6,11 @@
 
 #include "content/incident.h"
 
-#define KB_INDEX_SCHEMA_VERSION 3
+#define KB_INDEX_SCHEMA_VERSION 4
 #define KB_INDEX_FILE "kb.sqlite"
+/* Frames of a stack kept in stack_frames (the first ones not flagged SKIP): as many as
+ * matching compares. */
+#define KB_INDEX_PACKED_FRAMES 64
 
 typedef struct kb_index_writer kb_index_writer;
 

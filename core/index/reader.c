@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -162,4 +163,24 @@ sqlite3_stmt *kb_index_stmt(kb_index *ix, int slot, const char *sql) {
     sqlite3_clear_bindings(st);
   }
   return st;
+}
+
+static bool packed_uint(const unsigned char **p, const unsigned char *end, unsigned long long *v) {
+  *v = 0;
+  for (unsigned shift = 0; shift < 63 && *p < end; shift += 7) {
+    unsigned char byte = *(*p)++;
+    *v |= (unsigned long long)(byte & 0x7f) << shift;
+    if (!(byte & 0x80)) return true;
+  }
+  return false;
+}
+
+bool kb_packed_frame_next(const unsigned char **p, const unsigned char *end, kb_packed_frame *f) {
+  unsigned long long pos, flags, df, len;
+  if (*p >= end || !packed_uint(p, end, &pos) || !packed_uint(p, end, &flags) || !packed_uint(p, end, &df) ||
+      !packed_uint(p, end, &len) || len > (unsigned long long)(end - *p) || pos > INT32_MAX || df > INT32_MAX)
+    return false;
+  *f = (kb_packed_frame){(long long)pos, (long long)df, (unsigned)flags, (const char *)*p, (size_t)len};
+  *p += len;
+  return true;
 }

@@ -6,6 +6,8 @@
 #define KB_INDEX_READER_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 typedef struct kb_index kb_index;
 
@@ -24,5 +26,18 @@ long long kb_index_incidents(const kb_index *ix);
 sqlite3_stmt *kb_index_stmt(kb_index *ix, int slot, const char *sql);
 
 enum { KB_INDEX_STMT_SLOTS = 32 };
+
+/* One frame of a stack_frames row (format: index.c). norm is not NUL-terminated and
+ * points into the row's bytes. */
+typedef struct kb_packed_frame {
+  long long pos, df;
+  unsigned flags;
+  const char *norm;
+  size_t norm_len;
+} kb_packed_frame;
+
+/* Decode the frame at *p (never reading at or past `end`) and advance *p; false at the
+ * end or when the bytes are damaged (a corrupt file gives fewer frames, not a crash). */
+bool kb_packed_frame_next(const unsigned char **p, const unsigned char *end, kb_packed_frame *f);
 
 #endif

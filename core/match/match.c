@@ -39,7 +39,7 @@
 #define MAX_CANDIDATES 256 /* candidate stacks aligned per query stack */
 
 /* statement slots on the kb_index handle (reader.h): match uses 0..9 */
-enum { ST_DF, ST_ROWS, ST_FRAMES, ST_INFO, ST_RESULT, ST_TEXT, ST_REASON };
+enum { ST_DF, ST_ROWS, ST_FRAMES, ST_RESULT, ST_TEXT, ST_REASON };
 
 #define TEXT_TERMS 12     /* words of the reason and top frames looked up when no stack scores */
 #define TEXT_SCORE_TOP 0.45
@@ -55,6 +55,7 @@ typedef struct wframe {
   int pos;          /* position in the original stack */
   bool top;         /* among the first two counted frames */
   bool key;         /* the follow-up frame: the last frame of the signature (as !analyze) */
+  long long df;     /* incidents with this frame (query frames only) */
   const kb_frame *src; /* the query's frame (NULL for indexed stacks) */
 } wframe;
 
@@ -85,8 +86,10 @@ static double frame_weight(int pos, long long df, long long n) {
   return exp(-ALPHA * pos) / (1.0 + exp(-(BETA * idf - GAMMA)));
 }
 
+/* From the frames_norm index (norm, stack, df), which candidates() reads next: the pages
+ * this lookup touches are the ones that find the candidates. */
 static long long frame_df(kb_index *ix, const char *norm) {
-  sqlite3_stmt *st = kb_index_stmt(ix, ST_DF, "SELECT incidents FROM frame_stats WHERE norm = ?");
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_DF, "SELECT df FROM frames WHERE norm = ? LIMIT 1");
   if (!st) return 0;
   sqlite3_bind_text(st, 1, norm, -1, SQLITE_STATIC);
   long long df = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
@@ -107,7 +110,8 @@ static void query_weights(kb_index *ix, const kb_stack *q, wstack *ws) {
     w->top = ws->n < 2;
     w->src = f;
     w->key = (f->flags & KB_FRAME_SIGNATURE) && (i + 1 >= q->nframes || !(q->frames[i + 1].flags & KB_FRAME_SIGNATURE));
-    w->w = frame_weight((int)ws->n, frame_df(ix, f->norm), n) * (f->flags & KB_FRAME_PREFIX ? PREFIX_FACTOR : 1);
+    w->df = frame_df(ix, f->norm);
+    w->w = frame_weight((int)ws->n, w->df, n) * (f->flags & KB_FRAME_PREFIX ? PREFIX_FACTOR : 1);
     ws->total += w->w;
     ws->n++;
   }
@@ -148,7 +152,7 @@ static size_t candidates(kb_index *ix, const wstack *q, cand **out) {
   for (int pass = 0; pass < 2 && t.n == 0; pass++) {
     for (size_t i = 0; i < q->n; i++) {
       if (i > 0 && strcmp(q->v[i].norm, q->v[i - 1].norm) == 0) continue;
-      long long df = frame_df(ix, q->v[i].norm);
+      long long df = q->v[i].df;
       if (df == 0 || (pass == 0 && df > cap)) continue;
       sqlite3_stmt *st = kb_index_stmt(ix, ST_ROWS, "SELECT stack FROM frames WHERE norm = ? LIMIT 4000");
       if (!st) break;
@@ -166,24 +170,31 @@ static size_t candidates(kb_index *ix, const wstack *q, cand **out) {
   return nc;
 }
 
-/* An indexed stack's counted frames. Strings are copied into `pool`. */
-static int load_stack(kb_index *ix, long long sid, wstack *ws, kb_strlist *pool) {
-  sqlite3_stmt *st = kb_index_stmt(ix, ST_FRAMES, "SELECT norm, flags, df, pos FROM frames WHERE stack = ? ORDER BY pos");
+/* An indexed stack's counted frames (its stack_frames row) and its incident (-1 when the
+ * row is missing). Strings are copied into `pool`. */
+static int load_stack(kb_index *ix, long long sid, wstack *ws, kb_strlist *pool, long long *incident) {
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_FRAMES, "SELECT incident, frames FROM stack_frames WHERE stack = ?");
   if (!st) return -1;
   long long n = kb_index_incidents(ix);
   ws->v = kb_xcalloc(MAX_FRAMES, sizeof *ws->v);
+  *incident = -1;
   sqlite3_bind_int64(st, 1, sid);
-  while (ws->n < MAX_FRAMES && sqlite3_step(st) == SQLITE_ROW) {
-    int flags = sqlite3_column_int(st, 1);
-    if (flags & KB_FRAME_SKIP) continue;
-    kb_strlist_push(pool, (const char *)sqlite3_column_text(st, 0));
-    wframe *w = &ws->v[ws->n];
-    w->norm = pool->v[pool->n - 1];
-    w->pos = sqlite3_column_int(st, 3);
-    w->top = ws->n < 2;
-    w->w = frame_weight((int)ws->n, sqlite3_column_int64(st, 2), n) * (flags & KB_FRAME_PREFIX ? PREFIX_FACTOR : 1);
-    ws->total += w->w;
-    ws->n++;
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    *incident = sqlite3_column_int64(st, 0);
+    const unsigned char *p = sqlite3_column_blob(st, 1);
+    const unsigned char *end = p ? p + sqlite3_column_bytes(st, 1) : p;
+    kb_packed_frame f;
+    while (ws->n < MAX_FRAMES && p && kb_packed_frame_next(&p, end, &f)) {
+      if (f.flags & KB_FRAME_SKIP) continue;
+      kb_strlist_push_own(pool, kb_xstrndup(f.norm, f.norm_len));
+      wframe *w = &ws->v[ws->n];
+      w->norm = pool->v[pool->n - 1];
+      w->pos = (int)f.pos;
+      w->top = ws->n < 2;
+      w->w = frame_weight((int)ws->n, f.df, n) * (f.flags & KB_FRAME_PREFIX ? PREFIX_FACTOR : 1);
+      ws->total += w->w;
+      ws->n++;
+    }
   }
   sqlite3_reset(st);
   return 0;
@@ -248,15 +259,6 @@ static void pairs_free(kb_match_pair *p, size_t n) {
   free(p);
 }
 
-static long long stack_incident(kb_index *ix, long long sid) {
-  sqlite3_stmt *st = kb_index_stmt(ix, ST_INFO, "SELECT incident FROM stacks WHERE rowid = ?");
-  if (!st) return -1;
-  sqlite3_bind_int64(st, 1, sid);
-  long long inc = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-  sqlite3_reset(st);
-  return inc;
-}
-
 /* Keep the best alignment per incident. */
 static void keep_best(best **bs, size_t *nb, long long inc, long long sid, double score, bool top, const kb_stack *q,
                       kb_match_pair *pairs, size_t np) {
@@ -309,7 +311,8 @@ static void match_stack(kb_index *ix, const kb_stack *q, best **bs, size_t *nb) 
   for (size_t i = 0; i < nc; i++) {
     wstack cw = {0};
     kb_strlist pool = {0};
-    if (load_stack(ix, c[i].stack, &cw, &pool) == 0 && cw.n) {
+    long long inc = -1;
+    if (load_stack(ix, c[i].stack, &cw, &pool, &inc) == 0 && cw.n) {
       kb_match_pair *pairs;
       size_t np;
       bool top;
@@ -323,7 +326,6 @@ static void match_stack(kb_index *ix, const kb_stack *q, best **bs, size_t *nb) 
       } else {
         pairs_free(wpairs, nwp);
       }
-      long long inc = stack_incident(ix, c[i].stack);
       if (score >= KB_MATCH_THRESHOLD && inc >= 0) keep_best(bs, nb, inc, c[i].stack, score, top, q, pairs, np);
       else pairs_free(pairs, np);
     }

@@ -139,7 +139,8 @@ static int names_hit(kb_index *ix, long long rowid, const char *base, kb_search_
   return rc;
 }
 
-/* Part-of-a-name matches (trigram index) after the word matches, when there is room. */
+/* Part-of-a-name matches (trigram index) after the word matches (the caller runs it
+ * when they leave room on the first page). */
 static int search_names(kb_index *ix, const char *text, int limit, kb_search *out) {
   char *q = names_query(text);
   if (!q) return 0;
@@ -175,7 +176,7 @@ int kb_search_run(kb_index *ix, const char *text, int limit, int offset, kb_sear
   if (!fts) return 0;
   int rc = search_total(ix, fts, &out->total);
   if (rc == 0) rc = search_hits(ix, fts, limit, offset, out);
-  if (rc == 0 && offset == 0) rc = search_names(ix, text, limit, out);
+  if (rc == 0 && offset == 0 && out->n < (size_t)limit) rc = search_names(ix, text, limit, out);
   if (rc) *err = kb_xasprintf("search: %s", sqlite3_errmsg(kb_index_db(ix)));
   free(fts);
   return rc;

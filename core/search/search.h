@@ -32,8 +32,10 @@ typedef struct kb_search {
  * Returns NULL when the text has no searchable term. Caller frees. */
 char *kb_search_fts_query(const char *text);
 /* Run a search; 0, or -1 with *err (caller frees). An empty query gives 0 results.
- * Word matches come first (bm25); on the first page, incidents whose identifiers or
- * frame names contain every term as a substring (trigram index) follow. */
+ * Word matches come first (bm25); when they do not fill the first page, incidents whose
+ * identifiers or frame names contain every term as a substring (trigram index) follow,
+ * and `total` counts them too. The trigram lookup reads the most pages of any query
+ * (every trigram's doclist), so it runs only when there is room for what it finds. */
 int kb_search_run(kb_index *ix, const char *text, int limit, int offset, kb_search *out, char **err);
 void kb_search_release(kb_search *s); /* accepts NULL */
 /* {"query", "total", "results": [{"id","title","url","snippet","score","tags"}]} */

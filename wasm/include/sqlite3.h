@@ -47,5 +47,6 @@ sqlite3_int64 sqlite3_column_int64(sqlite3_stmt *st, int col);
 double sqlite3_column_double(sqlite3_stmt *st, int col);
 const unsigned char *sqlite3_column_text(sqlite3_stmt *st, int col);
 int sqlite3_column_bytes(sqlite3_stmt *st, int col);
+const void *sqlite3_column_blob(sqlite3_stmt *st, int col);
 
 #endif

@@ -34,7 +34,9 @@
  *       counted): the document frequency for idf weighting, so that frames of common
  *       plumbing (NDIS, the JVM's thread start) weigh less. Matching reads the copies in
  *       frames.df and stack_frames; this table is for people inspecting the index.
- *   fts: FTS5(title, tags, summary, body, stacks, identifiers), rowid = incidents.rowid,
+ *   fts: FTS5(title, tags, summary, body, stacks, identifiers, ref_id UNINDEXED,
+ *       ref_url UNINDEXED, ref_tags UNINDEXED), rowid = incidents.rowid; the ref_ columns
+ *       copy incidents.id, url and tags so a page of hits needs no incidents rows,
  *       tokenizer unicode61 with '_' as a token character, prefix indexes 2 and 3;
  *       default ranking bm25 with weights title 10, tags 5, summary 3, body 1,
  *       stacks 2, identifiers 8 (stored with the 'rank' config, so ORDER BY rank uses it).
@@ -45,7 +47,8 @@
  *
  * The file is written once, in one transaction, by one writer (journal off: the build
  * publishes it atomically, a failed build throws it away), its full-text segments merged
- * (FTS5 'optimize'), and never modified again: readers open it read-only/immutable.
+ * (FTS5 'optimize'), copied table by table into its final file (VACUUM INTO, see
+ * compact()), and never modified again: readers open it read-only/immutable.
  * The frames go in last, once frame_stats is known (see "frames" below).
  * Errors are sticky (`int *rc`), as in SQLite's fts5, so a long series of inserts
  * needs one check at the end. */
@@ -157,6 +160,7 @@ static void norm_table_release(norm_table *t) {
 
 struct kb_index_writer {
   sqlite3 *db;
+  char *path;
   sqlite3_stmt *ins_incident, *ins_term, *ins_ident, *ins_stack, *ins_frame, *ins_fts, *ins_names, *ins_meta;
   char errmsg[512];
   norm_table norms; /* frame statistics, counted as frames are added */
@@ -189,6 +193,7 @@ static const char schema_sql[] =
     " module TEXT, function TEXT, offset TEXT, file TEXT, line INTEGER,"
     " norm TEXT NOT NULL, flags INTEGER NOT NULL, df INTEGER NOT NULL DEFAULT 0);"
     "CREATE VIRTUAL TABLE fts USING fts5(title, tags, summary, body, stacks, identifiers,"
+    " ref_id UNINDEXED, ref_url UNINDEXED, ref_tags UNINDEXED,"
     " tokenize=\"unicode61 remove_diacritics 2 tokenchars '_'\", prefix='2 3');"
     "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(10.0, 5.0, 3.0, 1.0, 2.0, 8.0)');"
     "CREATE VIRTUAL TABLE fts_names USING fts5(names, tokenize='trigram', content='');"
@@ -468,6 +473,7 @@ kb_index_writer *kb_index_create(const char *path, char **err) {
   int rc = 0;
   kb_buf_init(&w->spill, 0);
   kb_buf_init(&w->pack, 0);
+  w->path = kb_xstrdup(path);
   w->spill_fd = spill_open(path);
   if (w->spill_fd < 0) {
     *err = kb_xasprintf("%s: cannot create a temporary file: %s", path, strerror(errno));
@@ -497,7 +503,8 @@ kb_index_writer *kb_index_create(const char *path, char **err) {
       "INSERT INTO frames(stack, pos, module, function, offset, file, norm, line, flags, df)"
       " VALUES(?,?,?,?,?,?,?,?,?,?)", &rc);
   w->ins_fts = writer_prepare(w,
-      "INSERT INTO fts(rowid, title, tags, summary, body, stacks, identifiers) VALUES(?,?,?,?,?,?,?)", &rc);
+      "INSERT INTO fts(rowid, title, tags, summary, body, stacks, identifiers, ref_id, ref_url, ref_tags)"
+      " VALUES(?,?,?,?,?,?,?,?,?,?)", &rc);
   w->ins_names = writer_prepare(w, "INSERT INTO fts_names(rowid, names) VALUES(?,?)", &rc);
   w->ins_meta = writer_prepare(w, "INSERT OR REPLACE INTO meta(key, value) VALUES(?,?)", &rc);
   w->ins_pack = writer_prepare(w, "INSERT INTO stack_frames(stack, incident, frames) VALUES(?,?,?)", &rc);
@@ -626,7 +633,8 @@ static void add_names(kb_index_writer *w, sqlite3_int64 row, const kb_incident *
   kb_buf_release(&b);
 }
 
-static void add_fts(kb_index_writer *w, sqlite3_int64 row, const kb_incident *inc, const char *stack_text, int *rc) {
+static void add_fts(kb_index_writer *w, sqlite3_int64 row, const kb_incident *inc, const char *stack_text,
+                    const char *tags_json, int *rc) {
   if (*rc) return;
   kb_buf tags = KB_BUF_INIT;
   for (size_t i = 0; i < inc->tags.n; i++) kb_buf_addf(&tags, "%s ", inc->tags.v[i]);
@@ -640,6 +648,9 @@ static void add_fts(kb_index_writer *w, sqlite3_int64 row, const kb_incident *in
   bind_text(q, 5, inc->md.text);
   bind_text(q, 6, stack_text);
   bind_text(q, 7, idents);
+  bind_text(q, 8, inc->id);
+  bind_text(q, 9, inc->url);
+  bind_text(q, 10, tags_json);
   writer_step(w, q, rc);
   add_names(w, row, inc, idents, rc);
   free(idents);
@@ -665,7 +676,6 @@ void kb_index_add(kb_index_writer *w, const kb_incident *inc, int *rc) {
   bind_text(q, 10, inc->path);
   bind_text(q, 11, params ? params : "{}");
   writer_step(w, q, rc);
-  free(tags);
   free(cats);
   free(params);
   sqlite3_int64 row = sqlite3_last_insert_rowid(w->db);
@@ -674,7 +684,8 @@ void kb_index_add(kb_index_writer *w, const kb_incident *inc, int *rc) {
   add_idents(w, row, &inc->idents, rc);
   kb_buf stack_text = KB_BUF_INIT;
   add_stacks(w, row, &inc->md.stacks, &stack_text, rc);
-  add_fts(w, row, inc, stack_text.ptr, rc);
+  add_fts(w, row, inc, stack_text.ptr, tags, rc);
+  free(tags);
   kb_buf_release(&stack_text);
 }
 
@@ -698,7 +709,29 @@ static void writer_release(kb_index_writer *w) {
   kb_buf_release(&w->spill);
   kb_buf_release(&w->pack);
   norm_table_release(&w->norms);
+  free(w->path);
   free(w);
+}
+
+/* Rewrite the file with each table's pages together, in key order (VACUUM INTO a sibling,
+ * renamed over it). The build interleaves the pages of a dozen tables; a browser reading
+ * the index over HTTP (the snapshot) then fetches one run of pages where it fetched one
+ * page per request: fts_docsize, which bm25 reads for every hit, fell from 38 runs of
+ * pages to 1 for a common word at 10,000 incidents. VACUUM INTO copies pages (1.6 s,
+ * 40 MB at 10,000 incidents); an in-place VACUUM copies twice and took 300 MB. */
+static void compact(kb_index_writer *w, int *rc) {
+  if (*rc) return;
+  char *tmp = kb_xasprintf("%s.compact", w->path);
+  unlink(tmp);
+  sqlite3_stmt *st = writer_prepare(w, "VACUUM INTO ?", rc);
+  if (st) {
+    sqlite3_bind_text(st, 1, tmp, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) writer_fail(w, rc, "compact (VACUUM INTO)");
+    sqlite3_finalize(st);
+  }
+  if (!*rc && rename(tmp, w->path) != 0) writer_fail_errno(w, rc, "cannot replace the index with its compacted copy");
+  if (*rc) unlink(tmp);
+  free(tmp);
 }
 
 int kb_index_finish(kb_index_writer *w, char **err) {
@@ -722,9 +755,9 @@ int kb_index_finish(kb_index_writer *w, char **err) {
     sql = tail ? tail : "";
   }
   if (!rc && sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) writer_fail(w, &rc, "commit");
-  /* No VACUUM: the file is written once in one transaction and the frames go in after
-   * their statistics, so there is nothing to compact (it measured the same size) and
-   * VACUUM copied the whole file once more (7 s and 300 MB of memory at 10,000). */
+  double tv = kb_now();
+  compact(w, &rc);
+  if (timings) fprintf(stderr, "kb: index %.3f s: VACUUM INTO\n", kb_now() - tv);
   if (rc) *err = kb_xstrdup(w->errmsg);
   if (sqlite3_close(w->db) != SQLITE_OK && !rc) {
     rc = -1;

@@ -492,8 +492,7 @@ static int text_fallback(kb_index *ix, const kb_stacks *query, int limit, const 
   char *fts = text_query(query);
   if (!fts) return 0;
   sqlite3_stmt *st = kb_index_stmt(ix, ST_TEXT,
-      "SELECT i.id, i.title, i.url, rank FROM fts JOIN incidents i ON i.rowid = fts.rowid"
-      " WHERE fts MATCH ? ORDER BY rank LIMIT ?");
+      "SELECT ref_id, title, ref_url, rank FROM fts WHERE fts MATCH ? ORDER BY rank LIMIT ?");
   if (!st) {
     free(fts);
     return -1;

@@ -76,8 +76,8 @@ static int search_total(kb_index *ix, const char *fts, long long *total) {
 
 static int search_hits(kb_index *ix, const char *fts, int limit, int offset, kb_search *out) {
   sqlite3_stmt *st = kb_index_stmt(ix, ST_HITS,
-      "SELECT i.id, i.title, i.url, i.tags, snippet(fts, -1, char(1), char(2), '…', 16), rank, i.rowid"
-      " FROM fts JOIN incidents i ON i.rowid = fts.rowid WHERE fts MATCH ? ORDER BY rank LIMIT ? OFFSET ?");
+      "SELECT ref_id, title, ref_url, ref_tags, snippet(fts, -1, char(1), char(2), '…', 16), rank, rowid"
+      " FROM fts WHERE fts MATCH ? ORDER BY rank LIMIT ? OFFSET ?");
   if (!st) return -1;
   const char *base = kb_index_base_url(ix);
   sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);

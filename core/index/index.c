@@ -40,6 +40,8 @@
  *       tokenizer unicode61 with '_' as a token character, prefix indexes 2 and 3;
  *       default ranking bm25 with weights title 10, tags 5, summary 3, body 1,
  *       stacks 2, identifiers 8 (stored with the 'rank' config, so ORDER BY rank uses it).
+ *   fts_v: fts5vocab(fts, 'row') (no storage of its own): whether a word is a whole token of
+ *       fts, one b-tree seek.
  *   fts_names: contentless FTS5 with the trigram tokenizer over the names an engineer
  *       types part of (identifiers, and each distinct module and function of the stacks),
  *       rowid = incidents.rowid: "GetFirstMapped" finds vmqcGetFirstMappedMNic, which
@@ -196,6 +198,7 @@ static const char schema_sql[] =
     " ref_id UNINDEXED, ref_url UNINDEXED, ref_tags UNINDEXED,"
     " tokenize=\"unicode61 remove_diacritics 2 tokenchars '_'\", prefix='2 3');"
     "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(10.0, 5.0, 3.0, 1.0, 2.0, 8.0)');"
+    "CREATE VIRTUAL TABLE fts_v USING fts5vocab(fts, 'row');"
     "CREATE VIRTUAL TABLE fts_names USING fts5(names, tokenize='trigram', content='');"
     "CREATE TABLE frame_stats(norm TEXT PRIMARY KEY, incidents INTEGER NOT NULL,"
     " stacks INTEGER NOT NULL) WITHOUT ROWID;"

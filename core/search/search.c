@@ -14,7 +14,7 @@
 #include "util/util.h"
 
 /* statement slots on the kb_index handle (reader.h): search uses 10..19 */
-enum { ST_COUNT = 10, ST_HITS, ST_NAMES, ST_ONE };
+enum { ST_COUNT = 10, ST_HITS, ST_NAMES, ST_ONE, ST_VOCAB };
 
 static bool has_word_char(const char *s, size_t n) {
   for (size_t i = 0; i < n; i++)
@@ -166,6 +166,54 @@ static int search_names(kb_index *ix, const char *text, int limit, kb_search *ou
   return rc;
 }
 
+/* True when the token (ASCII letters, digits, '_'; lowercased as unicode61 folds it) is in
+ * the word index. */
+static bool token_indexed(kb_index *ix, const char *tok, size_t n) {
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_VOCAB, "SELECT 1 FROM fts_v WHERE term = ?");
+  if (!st) return false;
+  char lower[KB_SEARCH_MAX_QUERY + 1];
+  for (size_t i = 0; i < n; i++) lower[i] = (char)tolower((unsigned char)tok[i]);
+  sqlite3_bind_text(st, 1, lower, (int)n, SQLITE_TRANSIENT);
+  bool found = sqlite3_step(st) == SQLITE_ROW;
+  sqlite3_reset(st);
+  return found;
+}
+
+/* True when every term the trigram lookup would use (3 bytes or more) is made of whole
+ * words of the index that carry a digit: identifiers such as "KB2092730", "CVE-2021-44228",
+ * "0x0000000A". Part-of-a-name matches of those would repeat the word matches, and the
+ * lookup is the costliest read of a search (every trigram's doclist: 42 pages for a KB
+ * number at 10,000 incidents, most of a snapshot's requests for that answer). Words
+ * without digits keep it: "Exception" finds NullReferenceException. Non-ASCII text is not
+ * checked (unicode61 folds it in ways this does not repeat): false. */
+static bool terms_are_identifiers(kb_index *ix, const char *text) {
+  size_t len = strnlen(text, KB_SEARCH_MAX_QUERY);
+  bool any = false;
+  for (size_t i = 0; i < len;) {
+    while (i < len && isspace((unsigned char)text[i])) i++;
+    size_t s = i;
+    while (i < len && !isspace((unsigned char)text[i])) i++;
+    if (i - s < 3) continue;
+    bool digit = false;
+    for (size_t k = s; k < i; k++) {
+      if ((unsigned char)text[k] >= 0x80) return false;
+      digit |= isdigit((unsigned char)text[k]) != 0;
+    }
+    if (!digit) return false;
+    for (size_t k = s; k < i;) {
+      if (!isalnum((unsigned char)text[k]) && text[k] != '_') {
+        k++;
+        continue;
+      }
+      size_t t = k;
+      while (k < i && (isalnum((unsigned char)text[k]) || text[k] == '_')) k++;
+      if (!token_indexed(ix, text + t, k - t)) return false;
+      any = true;
+    }
+  }
+  return any;
+}
+
 int kb_search_run(kb_index *ix, const char *text, int limit, int offset, kb_search *out, char **err) {
   memset(out, 0, sizeof *out);
   out->query = kb_xstrndup(text, strnlen(text, KB_SEARCH_MAX_QUERY));
@@ -176,7 +224,8 @@ int kb_search_run(kb_index *ix, const char *text, int limit, int offset, kb_sear
   if (!fts) return 0;
   int rc = search_total(ix, fts, &out->total);
   if (rc == 0) rc = search_hits(ix, fts, limit, offset, out);
-  if (rc == 0 && offset == 0 && out->n < (size_t)limit) rc = search_names(ix, text, limit, out);
+  if (rc == 0 && offset == 0 && out->n < (size_t)limit && !terms_are_identifiers(ix, text))
+    rc = search_names(ix, text, limit, out);
   if (rc) *err = kb_xasprintf("search: %s", sqlite3_errmsg(kb_index_db(ix)));
   free(fts);
   return rc;

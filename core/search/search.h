@@ -34,8 +34,9 @@ char *kb_search_fts_query(const char *text);
 /* Run a search; 0, or -1 with *err (caller frees). An empty query gives 0 results.
  * Word matches come first (bm25); when they do not fill the first page, incidents whose
  * identifiers or frame names contain every term as a substring (trigram index) follow,
- * and `total` counts them too. The trigram lookup reads the most pages of any query
- * (every trigram's doclist), so it runs only when there is room for what it finds. */
+ * and `total` counts them too, unless every term is an identifier found whole ("KB2092730":
+ * a word with a digit that the index has). The trigram lookup reads the most pages of any
+ * query (every trigram's doclist), so it runs only when it can add something. */
 int kb_search_run(kb_index *ix, const char *text, int limit, int offset, kb_search *out, char **err);
 void kb_search_release(kb_search *s); /* accepts NULL */
 /* {"query", "total", "results": [{"id","title","url","snippet","score","tags"}]} */

@@ -6,16 +6,21 @@
 // tests/artifacts/snapshot-bench.json: bytes and requests of kb.sqlite, time to answer.
 // Not part of `node --test tests/e2e/` (a 10,000-incident build takes a minute or more):
 //   node tests/e2e/snapshot-bench.mjs [--count N] [--configs 4096:65536,16384:262144] [--dir DIR]
+//                                     [--server nginx|node]
+// The static server: Debian's nginx with its default configuration (the default when
+// installed), or tests/e2e/range-server.mjs.
 // Each config is the HTTP VFS's block size and read-ahead ceiling (kb-worker.js knobs).
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { root, artifacts, kbBinary, launchBrowser } from "./lib.mjs";
-import { missingForSnapshot, makeSnapshot, startKbServe, stop, startRangeServer, askWorker } from "./snapshot-lib.mjs";
+import { missingForSnapshot, makeSnapshot, startKbServe, stop, startRangeServer, startNginx, nginxPath, askWorker }
+  from "./snapshot-lib.mjs";
 
 const { values: opt } = parseArgs({ options: {
-  count: { type: "string", default: "10000" }, configs: { type: "string", default: "" }, dir: { type: "string", default: "" } } });
+  count: { type: "string", default: "10000" }, configs: { type: "string", default: "" }, dir: { type: "string", default: "" },
+  server: { type: "string", default: nginxPath ? "nginx" : "node" } } });
 const count = Number(opt.count);
 const dir = opt.dir || `/tmp/kb-snapshot-bench-${count}`;
 const configs = opt.configs ? opt.configs.split(",") : [""]; // "" = the worker's defaults
@@ -50,32 +55,36 @@ const msgs = [{ type: "search", q: kbId }, { type: "search", q: frame }, { type:
               { type: "search", q: "rollback firmware" }, { type: "search", q: title.split(" ").slice(-2).join(" ") },
               { type: "match", text: stack }].map((m) => ({ ...m, limit: 8 }));
 
-const rs = await startRangeServer(www);
+const rs = opt.server === "nginx" ? await startNginx(www) : await startRangeServer(www);
 const browser = await launchBrowser();
-const out = { incidents: count, kb_sqlite_bytes: fs.statSync(path.join(site, "kb.sqlite")).size,
+const out = { incidents: count, server: opt.server, kb_sqlite_bytes: fs.statSync(path.join(site, "kb.sqlite")).size,
               assets_bytes: ["sqlite3.js", "sqlite3.wasm", "kb.wasm"]
                 .reduce((n, f) => n + fs.statSync(path.join(www, "_kb", "wasm", f)).size, 0),
-              note: "each answer cold (fresh context): transfer = kb.sqlite bytes/requests incl. opening it; ms = message to answer",
+              note: "each query in a fresh context whose worker was warmed first (sqlite-wasm, kb.wasm, kb.sqlite opened: "
+                + "warm_*); bytes/requests/ms: kb.sqlite read for the answer and message to answer",
               runs: [] };
 for (const cfg of configs) {
   const [block, ahead] = cfg ? cfg.split(":") : [];
   const knobs = cfg ? `?block=${block}&ahead=${ahead}` : "";
   const row = { config: cfg || "default", answers: [] };
   for (const m of msgs) {
+    // a fresh context each time, its worker warmed first as the page does when a box gets
+    // the focus (sqlite-wasm and kb.wasm loaded, kb.sqlite opened), then the query
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(rs.origin + "/blank.html");
-    const [a] = await askWorker(page, rs.origin + "/", [m], knobs);
+    const [w, a] = await askWorker(page, rs.origin + "/", [{ type: "warm" }, m], knobs);
     await context.close();
     row.answers.push({ type: m.type, q: m.type === "search" ? m.q : "(stack)", ids: (a.body?.results || []).length,
                        error: a.error, bytes: a.transfer.bytes, requests: a.transfer.requests, ms: a.ms,
-                       query_ms: a.query_ms, wait_ms: a.transfer.ms });
+                       wait_ms: a.transfer.ms, warm_ms: w.ms, warm_bytes: w.transfer.bytes,
+                       warm_requests: w.transfer.requests });
   }
   row.sum = { bytes: row.answers.reduce((n, a) => n + a.bytes, 0), requests: row.answers.reduce((n, a) => n + a.requests, 0) };
   out.runs.push(row);
   const kb = (n) => Math.round(n / 1024) + " KB";
   console.log(`${row.config.padEnd(14)} ` + row.answers.map((a) => `${a.type} ${a.q}: ${kb(a.bytes)}/${a.requests} req/${a.ms} ms`)
-    .join(" | ") + ` | sum ${kb(row.sum.bytes)}/${row.sum.requests} req`);
+    .join(" | ") + ` | sum ${kb(row.sum.bytes)}/${row.sum.requests} req | warm-up ${row.answers.map((a) => a.warm_ms).join("/")} ms`);
 }
 await browser.close();
 await stop(rs.child);

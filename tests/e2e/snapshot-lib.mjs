@@ -1,10 +1,12 @@
 // snapshot-lib.mjs - what the snapshot tests (snapshot.test.mjs, snapshot-bench.mjs) need
 // besides lib.mjs: a site built with the repository's `kb build` and copied to a folder as
-// someone would put it on a static host, two static servers for it (python3 -m http.server,
-// which ignores Range requests, and range-server.mjs, which answers them as nginx does),
+// someone would put it on a static host, three static servers for it (python3 -m http.server,
+// which ignores Range requests, range-server.mjs, which answers them as nginx does, and
+// Debian's nginx with its default configuration),
 // and a way to ask the page's search worker (kb-worker.js) directly.
 import { spawn, execFileSync } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { root, kbBinary } from "./lib.mjs";
@@ -101,6 +103,54 @@ export function startRangeServer(dir) {
       if (m) { clearTimeout(timer); child.stdout.resume(); resolve({ child, origin: m[1] }); }
     });
     child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`range-server.mjs exited (${code})`)); });
+  });
+}
+
+export const nginxPath = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((f) => fs.existsSync(f)) || null;
+
+// Debian's nginx with its default configuration: /etc/nginx/nginx.conf as installed, with
+// the default site (sites-available/default) rooted at `dir` on a free loopback port, and
+// the pid, logs and temporary files in a folder of its own (the prefix stays Debian's, for
+// the modules). Nothing is added for kb: no MIME type, header or Range setting.
+// {child, origin}.
+export async function startNginx(dir) {
+  if (!nginxPath) throw new Error("nginx is not installed (scripts/deps --test installs it)");
+  const own = fs.mkdtempSync(path.join(os.tmpdir(), "kb-nginx-"));
+  const port = await freePort();
+  const site = `server {\n  listen 127.0.0.1:${port} default_server;\n  root ${dir};\n`
+             + "  index index.html index.htm index.nginx-debian.html;\n  server_name _;\n"
+             + "  location / {\n    try_files $uri $uri/ =404;\n  }\n}\n";
+  fs.writeFileSync(path.join(own, "default.conf"), site);
+  let conf = fs.readFileSync("/etc/nginx/nginx.conf", "utf8")
+    .replace(/^\s*pid\s+[^;]*;/m, `pid ${own}/nginx.pid;`)
+    .replace(/^\s*error_log\s+[^;]*;/m, `error_log ${own}/error.log;`)
+    .replace(/^(\s*)access_log\s+[^;]*;/m, `$1access_log ${own}/access.log;`)
+    .replace(/include\s+\/etc\/nginx\/sites-enabled\/\*;/, `include ${own}/default.conf;`);
+  // the test runs as root and its folders are private to it: workers run as the test's user
+  conf = conf.replace(/^\s*user\s+[^;]*;/m, process.getuid && process.getuid() === 0 ? "user root;" : "");
+  for (const t of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"])
+    conf = conf.replace(/http\s*\{/, `http {\n\t${t}_temp_path ${own}/${t};`);
+  fs.writeFileSync(path.join(own, "nginx.conf"), conf);
+  const child = spawn(nginxPath, ["-p", "/usr/share/nginx/", "-c", path.join(own, "nginx.conf"), "-g", "daemon off;"],
+                      { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  child.stderr.on("data", (d) => { err += d; });
+  child.once("exit", () => fs.rmSync(own, { recursive: true, force: true }));
+  const origin = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`nginx exited (${child.exitCode}): ${err}`);
+    try { if ((await fetch(origin + "/")).status < 500) return { child, origin }; } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error(`nginx did not start: ${err}`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
   });
 }
 

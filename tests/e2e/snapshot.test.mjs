@@ -7,7 +7,8 @@
 //      kb.sqlite are fetched;
 //   3. the ids, in order, of kb serve's /api/search and /api/match equal the worker's, for
 //      full-text queries and stacks from tests/stacks and tests/eval (content/ + eval groups);
-//   4. all of it under --base-url /kb/, served from a sub-folder.
+//   4. all of it under --base-url /kb/, served from a sub-folder;
+//   5. Debian's nginx with its default configuration, under /kb/ (Range requests).
 // Figures (bytes, requests, ms of the first answers) go to tests/artifacts/snapshot-report.json.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -15,7 +16,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { root, artifacts, seedPath, launchBrowser, axe, stackOf, hostileIncident } from "./lib.mjs";
 import {
-  missingForSnapshot, buildSite, startKbServe, stop, makeSnapshot, startPython, startRangeServer, askWorker, tmpDir,
+  missingForSnapshot, buildSite, startKbServe, stop, makeSnapshot, startPython, startRangeServer, startNginx, nginxPath,
+  askWorker, tmpDir,
 } from "./snapshot-lib.mjs";
 
 const T = { timeout: 240000 };
@@ -25,7 +27,7 @@ const report = {
   note: "transfer: kb.sqlite bytes (bodies) and requests one answer cost, ms waiting for them; ms: message to answer; "
     + "warm: the worker's start-up (sqlite-wasm, kb.wasm, opening kb.sqlite), begun when a box gets the focus; "
     + "total: kb.sqlite read so far; page_bytes_received: every response of the page and its worker (headers + bodies)",
-  python: {}, range: {}, subpath: {}, parity: {} };
+  python: {}, range: {}, nginx: {}, subpath: {}, parity: {} };
 const cleanup = [];
 let browser = null;
 
@@ -43,7 +45,9 @@ after(async () => {
                line("python first search", report.python.first_search, "search"),
                line("python first match", report.python.first_match, "match"),
                line("range first search", report.range.first_search, "search"),
-               line("range first match", report.range.first_match, "match")]
+               line("range first match", report.range.first_match, "match"),
+               line("nginx first search", report.nginx.first_search, "search"),
+               line("nginx first match", report.nginx.first_match, "match")]
     .filter(Boolean).join("\n"));
 });
 
@@ -67,6 +71,10 @@ async function snapshot(kind, base = "/") {
     const py = await startPython(www);
     cleanup.push(() => stop(py.child));
     origin = py.origin;
+  } else if (kind === "nginx") {
+    const ng = await startNginx(www);
+    cleanup.push(() => stop(ng.child));
+    origin = ng.origin;
   } else {
     const rs = await startRangeServer(www);
     cleanup.push(() => stop(rs.child));
@@ -206,6 +214,16 @@ test("snapshot on a server with Range requests: only some pages of kb.sqlite are
   assert.ok(first.requests > 1, "the index is read in blocks");
   assert.ok(first.bytes < snap.dbSize, `less than the whole index (${first.bytes} of ${snap.dbSize} bytes)`);
   report.range.kb_sqlite_bytes = snap.dbSize;
+});
+
+test("snapshot on nginx with Debian's default configuration, under --base-url /kb/",
+     { ...T, skip: skip || (!nginxPath && "nginx is not installed (scripts/deps --test)") }, async () => {
+  const snap = await snapshot("nginx", "/kb/");
+  await searchAndPaste(snap, "nginx");
+  const first = report.nginx.first_search.total;
+  assert.ok(first.requests > 1, "nginx answers Range requests: the index is read in blocks");
+  assert.ok(first.bytes < snap.dbSize, `less than the whole index (${first.bytes} of ${snap.dbSize} bytes)`);
+  report.nginx.kb_sqlite_bytes = snap.dbSize;
 });
 
 test("snapshot under --base-url /kb/ from a sub-folder", { ...T, skip }, async () => {

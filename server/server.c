@@ -166,6 +166,21 @@ static kb_server *server_new(const kb_server_opts *o) {
   return s;
 }
 
+/* The options every daemon of kb's takes: its handlers and per-connection limits
+ * (also the fuzzing harness's, tests/fuzz/fuzz_http.c, which runs one without threads
+ * or a listening socket). Fills `items` (room for MHD_ITEMS) up to MHD_OPTION_END. */
+enum { MHD_ITEMS = 8 };
+static void daemon_options(kb_server *s, struct MHD_OptionItem items[MHD_ITEMS]) {
+  size_t n = 0;
+  items[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)KB_SERVER_TIMEOUT, NULL};
+  items[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)CONNECTION_MEMORY, NULL};
+  items[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s};
+  items[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
+  items[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s};
+  items[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)s->max_connections, NULL};
+  items[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+}
+
 static struct MHD_Daemon *daemon_start(kb_server *s, const kb_server_opts *o, struct sockaddr_storage *addr, bool v6) {
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
   if (v6) flags |= MHD_USE_IPv6;
@@ -174,18 +189,29 @@ static struct MHD_Daemon *daemon_start(kb_server *s, const kb_server_opts *o, st
                     : o->max_per_ip > 0                                          ? (unsigned)o->max_per_ip
                                                                                  : KB_SERVER_PER_IP_CONNECTIONS;
   if (per_ip > s->max_connections) per_ip = s->max_connections;
+  struct MHD_OptionItem common[MHD_ITEMS];
+  daemon_options(s, common);
   return MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_request, s,
                           MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
                           MHD_OPTION_SOCK_ADDR, (struct sockaddr *)addr,
                           MHD_OPTION_THREAD_POOL_SIZE, s->threads,
-                          MHD_OPTION_CONNECTION_LIMIT, s->max_connections,
                           MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
-                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)KB_SERVER_TIMEOUT,
-                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY,
-                          MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                          MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+                          MHD_OPTION_ARRAY, common,
                           MHD_OPTION_END);
+}
+
+/* Everything kb_server_start does before the daemon: 0, or -1 with *err (caller frees). */
+static int server_prepare(kb_server *s, char **err) {
+  if (kb_srv_index_key_init(s) != 0) {
+    *err = kb_xstrdup("cannot create thread-local storage");
+    return -1;
+  }
+  kb_srv_snap_reload(s, true);
+  if (s->snap->error && s->snap->file.ino) { /* there is an index, and it is damaged: refuse to start */
+    *err = kb_xstrdup(s->snap->error);
+    return -1;
+  }
+  return 0;
 }
 
 kb_server *kb_server_start(const kb_server_opts *o, char **err) {
@@ -197,15 +223,7 @@ kb_server *kb_server_start(const kb_server_opts *o, char **err) {
     return NULL;
   }
   kb_server *s = server_new(o);
-  if (kb_srv_index_key_init(s) != 0) {
-    *err = kb_xstrdup("cannot create thread-local storage");
-    goto err;
-  }
-  kb_srv_snap_reload(s, true);
-  if (s->snap->error && s->snap->file.ino) { /* there is an index, and it is damaged: refuse to start */
-    *err = kb_xstrdup(s->snap->error);
-    goto err;
-  }
+  if (server_prepare(s, err) != 0) goto err;
   s->daemon = daemon_start(s, o, &addr, v6);
   if (!s->daemon) {
     *err = kb_xasprintf("cannot listen on %s port %u (in use, or not an address of this machine?)", o->bind, o->port);

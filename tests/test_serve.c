@@ -27,132 +27,23 @@
 #include <cjson/cJSON.h>
 
 #include "harness.h"
+#include "httpc.h"
 #include "util/util.h"
 
 /* ---------------------------------------------------------------- the client */
 
-typedef struct resp {
-  int status;    /* 0 when no response came */
-  char *head;    /* status line and headers */
-  char *body;    /* NUL-terminated */
-  size_t len;
-} resp;
+/* The shared loopback client (harness/httpc.h), bodies de-chunked. */
+typedef httpc_resp resp;
+#define resp_free httpc_resp_free
+#define header httpc_header
 
-static void resp_free(resp *r) {
-  free(r->head);
-  free(r->body);
-  memset(r, 0, sizeof *r);
-}
-
-/* A connect() interrupted by a signal goes on in the background; wait for it rather
- * than give up. The signal is real: while this test's main thread runs `kb build`
- * through system(), SIGCHLD is blocked there, so the kernel hands the child's SIGCHLD
- * to a load thread; with SO_SNDTIMEO set, a connect() it interrupts fails with EINTR
- * instead of restarting (that was the "status 0" of the rebuild-under-load test). */
-static bool connect_finish(int fd) {
-  if (errno != EINTR && errno != EINPROGRESS) return false;
-  struct pollfd p = {fd, POLLOUT, 0};
-  int rc;
-  while ((rc = poll(&p, 1, 30000)) < 0 && errno == EINTR) continue;
-  int err = 0;
-  socklen_t len = sizeof err;
-  return rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
-}
-
-static int connect_port(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  struct timeval tv = {30, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 && !connect_finish(fd)) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-static bool send_all(int fd, const char *d, size_t n) {
-  while (n) {
-    ssize_t k = send(fd, d, n, MSG_NOSIGNAL);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return false;
-    d += k, n -= (size_t)k;
-  }
-  return true;
-}
-
-static void read_all(int fd, kb_buf *b) {
-  char chunk[65536];
-  ssize_t n;
-  while ((n = recv(fd, chunk, sizeof chunk, 0)) > 0 || (n < 0 && errno == EINTR))
-    if (n > 0) kb_buf_add(b, chunk, (size_t)n);
-}
-
-/* Undo Transfer-Encoding: chunked in place. */
-static void dechunk(resp *r) {
-  kb_buf out = KB_BUF_INIT;
-  const char *p = r->body, *end = r->body + r->len;
-  while (p < end) {
-    char *e;
-    unsigned long n = strtoul(p, &e, 16);
-    const char *data = strstr(e, "\r\n");
-    if (!data || n == 0) break;
-    data += 2;
-    if (data + n > end) break;
-    kb_buf_add(&out, data, n);
-    p = data + n + 2;
-  }
-  free(r->body);
-  r->body = kb_buf_detach(&out, &r->len);
-}
-
-static const char *header(const resp *r, const char *name, char *buf, size_t size) {
-  size_t n = strlen(name);
-  for (const char *p = r->head ? strstr(r->head, "\r\n") : NULL; p && p[2]; p = strstr(p + 2, "\r\n")) {
-    const char *line = p + 2;
-    if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
-      const char *v = line + n + 1;
-      while (*v == ' ') v++;
-      size_t len = strcspn(v, "\r\n");
-      if (len >= size) len = size - 1;
-      memcpy(buf, v, len);
-      buf[len] = '\0';
-      return buf;
-    }
-  }
-  return NULL;
-}
-
-static bool resp_parse(kb_buf *raw, resp *r) {
-  memset(r, 0, sizeof *r);
-  char *sep = strstr(raw->ptr, "\r\n\r\n");
-  if (!sep || sscanf(raw->ptr, "HTTP/1.%*d %d", &r->status) != 1) return false;
-  r->head = kb_xstrndup(raw->ptr, (size_t)(sep - raw->ptr) + 2);
-  r->len = raw->len - (size_t)(sep + 4 - raw->ptr);
-  r->body = kb_xmalloc(r->len + 1);
-  memcpy(r->body, sep + 4, r->len);
-  r->body[r->len] = '\0';
-  char te[64];
-  if (header(r, "Transfer-Encoding", te, sizeof te) && strcasecmp(te, "chunked") == 0) dechunk(r);
-  return true;
-}
+static int connect_port(int port) { return httpc_connect(NULL, port, 30); }
 
 /* Send a whole raw request on a new connection and read the answer until close. */
 static bool http_raw(int port, const char *req, size_t n, resp *r) {
-  memset(r, 0, sizeof *r);
-  int fd = connect_port(port);
-  if (fd < 0) return false;
-  bool ok = send_all(fd, req, n);
-  kb_buf raw;
-  kb_buf_init(&raw, (size_t)64 << 20);
-  read_all(fd, &raw);
-  close(fd);
-  ok = resp_parse(&raw, r) && ok;
-  kb_buf_release(&raw);
-  return r->status != 0;
+  bool ok = httpc_raw(NULL, port, req, n, 30, r);
+  httpc_dechunk(r);
+  return ok;
 }
 
 static int server_port; /* the main server's */

@@ -47,15 +47,11 @@ static kb_server *srv;
 static char *templates_dir;
 static bool show; /* KB_FUZZ_SHOW=1: print each answer (to look at a reproducer's) */
 
-/* daemon_start's options without the threads and the listening socket. */
+/* kb's daemon options without the threads and the listening socket. */
 static struct MHD_Daemon *daemon_start_external(kb_server *s) {
-  return MHD_start_daemon(MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, on_request, s,
-                          MHD_OPTION_CONNECTION_LIMIT, s->max_connections,
-                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)KB_SERVER_TIMEOUT,
-                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY,
-                          MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                          MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+  struct MHD_OptionItem common[MHD_ITEMS];
+  daemon_options(s, common);
+  return MHD_start_daemon(MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, common,
                           MHD_OPTION_END);
 }
 
@@ -68,10 +64,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
                       .max_body = FUZZ_MAX_BODY, .live_reload = true, .access_log = log};
   /* kb_server_start's steps, with daemon_start_external for daemon_start */
   srv = server_new(&o);
-  if (kb_srv_index_key_init(srv) != 0) abort();
-  kb_srv_snap_reload(srv, true);
-  if (srv->snap->error) {
-    fprintf(stderr, "fuzz: the site's index cannot be read: %s\n", srv->snap->error);
+  char *err = NULL;
+  if (server_prepare(srv, &err) != 0 || srv->snap->error) {
+    fprintf(stderr, "fuzz: the site's index cannot be read: %s\n", err ? err : srv->snap->error);
     abort();
   }
   srv->daemon = daemon_start_external(srv);

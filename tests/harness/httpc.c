@@ -89,6 +89,31 @@ static bool parse(const kb_buf *raw, httpc_resp *r) {
   return true;
 }
 
+/* Undo Transfer-Encoding: chunked in place. */
+static void dechunk(httpc_resp *r) {
+  kb_buf out = KB_BUF_INIT;
+  const char *p = r->body, *end = r->body + r->len;
+  while (p < end) {
+    char *e;
+    unsigned long n = strtoul(p, &e, 16);
+    const char *data = strstr(e, "\r\n");
+    if (!data || n == 0) break;
+    data += 2;
+    if (data + n > end) break;
+    kb_buf_add(&out, data, n);
+    p = data + n + 2;
+  }
+  free(r->body);
+  r->body = kb_buf_detach(&out, &r->len);
+}
+
+void httpc_dechunk(httpc_resp *r) {
+  char te[64];
+  if (r->body && httpc_header(r, "Transfer-Encoding", te, sizeof te) && strcasecmp(te, "chunked") == 0) dechunk(r);
+}
+
+bool httpc_send(int fd, const char *data, size_t n) { return send_all(fd, data, n); }
+
 bool httpc_raw(const char *src, int port, const char *req, size_t n, double timeout, httpc_resp *r) {
   memset(r, 0, sizeof *r);
   int fd = httpc_connect(src, port, timeout);

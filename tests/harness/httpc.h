@@ -25,6 +25,10 @@ int httpc_connect(const char *src, int port, double timeout);
 /* Send the whole raw request on a new connection and read the answer until the server
  * closes it; true when a status line came. */
 bool httpc_raw(const char *src, int port, const char *req, size_t n, double timeout, httpc_resp *r);
+/* Send all of data on fd (retrying short writes); false when the connection failed. */
+bool httpc_send(int fd, const char *data, size_t n);
+/* Undo Transfer-Encoding: chunked in r's body, when the headers say so. */
+void httpc_dechunk(httpc_resp *r);
 /* GET target with Connection: close. */
 bool httpc_get(int port, const char *target, httpc_resp *r);
 /* The value of a response header (copied into buf), or NULL. */

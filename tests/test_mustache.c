@@ -240,6 +240,24 @@ static void test_depth_limit(void) {
                "1(2(3()))");
 }
 
+/* Work is bounded by the data: sections over a list nested 6 deep visit 16^6 (16.7 M)
+ * nodes for 16 values and stop at the step bound; a list of 100,000 cards (more work in
+ * all, but linear in the data) renders. */
+static void test_step_limit(void) {
+  const char *list16 = "{\"l\": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]}";
+  char *got = render("{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}x{{/l}}{{/l}}{{/l}}{{/l}}{{/l}}{{/l}}", list16, NULL);
+  CHECK_CONTAINS(got, "rendering takes more than 1049728 steps"); /* 2^20 + 64 x 18 values */
+  free(got);
+  kb_buf json = KB_BUF_INIT;
+  kb_buf_adds(&json, "{\"cards\": [");
+  for (int i = 0; i < 100000; i++) kb_buf_addf(&json, "%s{\"t\": \"n%d\", \"tags\": [\"a\", \"b\"]}", i ? "," : "", i);
+  kb_buf_adds(&json, "]}");
+  got = render("{{#cards}}<li>{{t}}{{#tags}} {{.}}{{/tags}}</li>{{/cards}}", json.ptr, NULL);
+  CHECK(strncmp(got, "<li>n0 a b</li><li>n1 a b</li>", 30) == 0);
+  free(got);
+  kb_buf_release(&json);
+}
+
 static void test_size_limits(void) {
   /* Template size. */
   size_t big = KB_TMPL_MAX_SIZE + 1;
@@ -399,6 +417,7 @@ int main(void) {
   RUN(test_errors_have_lines);
   RUN(test_depth_limit);
   RUN(test_size_limits);
+  RUN(test_step_limit);
   RUN(test_linear);
   RUN(test_indentation);
   RUN(test_set_caches);

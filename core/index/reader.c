@@ -165,6 +165,20 @@ sqlite3_stmt *kb_index_stmt(kb_index *ix, int slot, const char *sql) {
   return st;
 }
 
+enum { ST_WORD_DOCS = KB_INDEX_STMT_SLOTS - 1 }; /* the reader's own slot; match and search use 0..19 */
+
+long long kb_index_word_docs(kb_index *ix, const char *word, size_t n) {
+  char lower[128];
+  if (n == 0 || n >= sizeof lower) return 0;
+  for (size_t i = 0; i < n; i++) lower[i] = (char)tolower((unsigned char)word[i]);
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_WORD_DOCS, "SELECT doc FROM fts_v WHERE term = ?");
+  if (!st) return 0;
+  sqlite3_bind_text(st, 1, lower, (int)n, SQLITE_TRANSIENT);
+  long long docs = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_reset(st);
+  return docs;
+}
+
 static bool packed_uint(const unsigned char **p, const unsigned char *end, unsigned long long *v) {
   *v = 0;
   for (unsigned shift = 0; shift < 63 && *p < end; shift += 7) {

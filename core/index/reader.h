@@ -27,6 +27,11 @@ sqlite3_stmt *kb_index_stmt(kb_index *ix, int slot, const char *sql);
 
 enum { KB_INDEX_STMT_SLOTS = 32 };
 
+/* In how many incidents the word index (fts) has `word` (n bytes of ASCII letters,
+ * digits and '_', compared as unicode61 folds them); 0 when absent or on error. One
+ * b-tree seek (fts_v). */
+long long kb_index_word_docs(kb_index *ix, const char *word, size_t n);
+
 /* One frame of a stack_frames row (format: index.c). norm is not NUL-terminated and
  * points into the row's bytes. */
 typedef struct kb_packed_frame {

@@ -14,7 +14,7 @@
 #include "util/util.h"
 
 /* statement slots on the kb_index handle (reader.h): search uses 10..19 */
-enum { ST_COUNT = 10, ST_HITS, ST_NAMES, ST_ONE, ST_VOCAB };
+enum { ST_COUNT = 10, ST_HITS, ST_NAMES, ST_ONE };
 
 static bool has_word_char(const char *s, size_t n) {
   for (size_t i = 0; i < n; i++)
@@ -166,19 +166,6 @@ static int search_names(kb_index *ix, const char *text, int limit, kb_search *ou
   return rc;
 }
 
-/* True when the token (ASCII letters, digits, '_'; lowercased as unicode61 folds it) is in
- * the word index. */
-static bool token_indexed(kb_index *ix, const char *tok, size_t n) {
-  sqlite3_stmt *st = kb_index_stmt(ix, ST_VOCAB, "SELECT 1 FROM fts_v WHERE term = ?");
-  if (!st) return false;
-  char lower[KB_SEARCH_MAX_QUERY + 1];
-  for (size_t i = 0; i < n; i++) lower[i] = (char)tolower((unsigned char)tok[i]);
-  sqlite3_bind_text(st, 1, lower, (int)n, SQLITE_TRANSIENT);
-  bool found = sqlite3_step(st) == SQLITE_ROW;
-  sqlite3_reset(st);
-  return found;
-}
-
 /* True when every term the trigram lookup would use (3 bytes or more) is made of whole
  * words of the index that carry a digit: identifiers such as "KB2092730", "CVE-2021-44228",
  * "0x0000000A". Part-of-a-name matches of those would repeat the word matches, and the
@@ -207,7 +194,7 @@ static bool terms_are_identifiers(kb_index *ix, const char *text) {
       }
       size_t t = k;
       while (k < i && (isalnum((unsigned char)text[k]) || text[k] == '_')) k++;
-      if (!token_indexed(ix, text + t, k - t)) return false;
+      if (kb_index_word_docs(ix, text + t, k - t) == 0) return false;
       any = true;
     }
   }

@@ -73,7 +73,7 @@ bool kb_site_path_reserved(const char *url) {
                                       "/kb.sqlite", "/style.css", "/kb.js", "/kb-live.js", "/kb-worker.js", NULL};
   /* the server's routes (server/route.c) too, so a published page never hides behind one */
   static const char *const prefixes[] = {"/tags/", "/categories/", "/static/", "/search", "/match", "/api/",
-                                         "/healthz", "/_kb/", NULL};
+                                         "/healthz", "/_kb/", "/page/", NULL};
   for (const char *const *e = exact; *e; e++)
     if (strcmp(url, *e) == 0) return true;
   for (const char *const *p = prefixes; *p; p++)
@@ -649,20 +649,64 @@ static int write_alias(kb_site *s, const char *alias, const kb_incident *inc) {
   return rc;
 }
 
-static cJSON *cards(const kb_site *s, const size_t *idx, size_t n) {
+static cJSON *cards(const kb_site *s, const size_t *idx, size_t from, size_t to) {
   cJSON *arr = cJSON_CreateArray();
-  for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, incident_card(s, &s->items[idx ? idx[i] : i]));
+  for (size_t i = from; i < to; i++) cJSON_AddItemToArray(arr, incident_card(s, &s->items[idx ? idx[i] : i]));
   return arr;
 }
 
-static int write_home(kb_site *s) {
-  cJSON *ctx = page_context(s, "Incidents", "/");
-  cJSON_AddItemToObject(ctx, "incidents", cards(s, NULL, s->n));
-  cJSON_AddNumberToObject(ctx, "count", (double)s->n);
-  int rc = site_render(s, "home", ctx, "/");
-  cJSON_Delete(ctx);
+/* Site path of page p (0-based) of the list at `base`: base, then base/page/2/, ... */
+static char *list_page_url(const char *base, size_t p) {
+  return p == 0 ? kb_xstrdup(base) : kb_xasprintf("%spage/%zu/", base, p + 1);
+}
+
+/* The pager of page p of `pages` (only when there is more than one): its number, the
+ * count, and the neighbours' links. */
+static void add_pager(const kb_site *s, cJSON *ctx, const char *base, size_t p, size_t pages) {
+  if (pages < 2) return;
+  cJSON *pg = cJSON_AddObjectToObject(ctx, "pager");
+  cJSON_AddNumberToObject(pg, "page", (double)(p + 1));
+  cJSON_AddNumberToObject(pg, "pages", (double)pages);
+  const struct { const char *key; bool has; size_t to; } links[] = {
+      {"prev", p > 0, p - 1}, {"next", p + 1 < pages, p + 1}, {"first", p > 1, 0}, {"last", p + 2 < pages, pages - 1}};
+  for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+    if (!links[i].has) continue;
+    char *url = list_page_url(base, links[i].to), *href = site_href(s, url);
+    cJSON_AddStringToObject(pg, links[i].key, href);
+    free(href);
+    free(url);
+  }
+}
+
+typedef void (*list_fill)(cJSON *ctx, const void *arg);
+
+/* A list of incidents (idx[0..n); idx NULL: all, in site order) as pages of
+ * KB_LIST_PAGE_SIZE cards: base, base/page/2/, ... Each page's context gets `fill`'s
+ * fields, its cards, the list's count and a pager. A list of 100,000 on one page was a
+ * 46 MB home page, rendered from a context of every card at once. */
+static int write_list(kb_site *s, const char *tmpl, const char *title, const char *base, const size_t *idx, size_t n,
+                      list_fill fill, const void *arg) {
+  size_t pages = n ? (n + KB_LIST_PAGE_SIZE - 1) / KB_LIST_PAGE_SIZE : 1;
+  int rc = 0;
+  for (size_t p = 0; p < pages && !rc; p++) {
+    char *url = list_page_url(base, p);
+    char *t = p ? kb_xasprintf("%s, page %zu of %zu", title, p + 1, pages) : kb_xstrdup(title);
+    cJSON *ctx = page_context(s, t, url);
+    if (fill) fill(ctx, arg);
+    size_t from = p * KB_LIST_PAGE_SIZE, to = from + KB_LIST_PAGE_SIZE < n ? from + KB_LIST_PAGE_SIZE : n;
+    cJSON_AddItemToObject(ctx, "incidents", cards(s, idx, from, to));
+    cJSON_AddNumberToObject(ctx, "count", (double)n);
+    cJSON_AddNumberToObject(ctx, "first_number", (double)(from + 1));
+    add_pager(s, ctx, base, p, pages);
+    rc = site_render(s, tmpl, ctx, url);
+    cJSON_Delete(ctx);
+    free(t);
+    free(url);
+  }
   return rc;
 }
+
+static int write_home(kb_site *s) { return write_list(s, "home", "Incidents", "/", NULL, s->n, NULL, NULL); }
 
 static site_term *term_get(site_terms *t, const char *name) {
   char *slug = kb_slugify(name, strlen(name));
@@ -709,6 +753,19 @@ static void terms_release(site_terms *t) {
   free(t->v);
 }
 
+typedef struct term_page {
+  const site_terms *t;
+  const site_term *term;
+} term_page;
+
+static void term_fill(cJSON *ctx, const void *arg) {
+  const term_page *tp = arg;
+  cJSON_AddStringToObject(ctx, "kind", tp->t->kind);
+  cJSON_AddStringToObject(ctx, "label", tp->t->label);
+  cJSON_AddStringToObject(ctx, "name", tp->term->name);
+  cJSON_AddBoolToObject(ctx, "one", tp->term->n == 1);
+}
+
 static int write_terms(kb_site *s, site_terms *t) {
   char *url = kb_xasprintf("/%s/", t->kind);
   cJSON *ctx = page_context(s, t->label, url);
@@ -724,15 +781,8 @@ static int write_terms(kb_site *s, site_terms *t) {
     cJSON_AddStringToObject(o, "href", href);
     cJSON_AddNumberToObject(o, "count", (double)t->v[i].n);
     cJSON_AddItemToArray(arr, o);
-    cJSON *tctx = page_context(s, t->v[i].name, turl);
-    cJSON_AddStringToObject(tctx, "kind", t->kind);
-    cJSON_AddStringToObject(tctx, "label", t->label);
-    cJSON_AddStringToObject(tctx, "name", t->v[i].name);
-    cJSON_AddItemToObject(tctx, "incidents", cards(s, t->v[i].members, t->v[i].n));
-    cJSON_AddNumberToObject(tctx, "count", (double)t->v[i].n);
-    cJSON_AddBoolToObject(tctx, "one", t->v[i].n == 1);
-    if (!rc) rc = site_render(s, "term", tctx, turl);
-    cJSON_Delete(tctx);
+    term_page tp = {t, &t->v[i]};
+    if (!rc) rc = write_list(s, "term", t->v[i].name, turl, t->v[i].members, t->v[i].n, term_fill, &tp);
     free(turl);
     free(href);
   }

@@ -19,6 +19,10 @@
 #include "gen.h"
 #include "template/mustache.h"
 
+/* Incidents per list page (home, each tag and category): the first page at the list's
+ * path, the others at <path>page/N/. */
+#define KB_LIST_PAGE_SIZE 50
+
 /* What the site keeps of one incident between the passes. */
 typedef struct kb_site_item {
   kb_incident *inc; /* front matter only; summary filled in by kb_site_digest */

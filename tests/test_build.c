@@ -229,6 +229,63 @@ static void test_drafts_duplicates_and_reserved(void) {
   free(tmp);
 }
 
+static size_t count_of(const char *hay, const char *needle) {
+  size_t n = 0;
+  for (const char *p = hay; p && (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
+  return n;
+}
+
+/* 120 incidents, 70 of them tagged: the home page and the tag page come in pages of
+ * KB_LIST_PAGE_SIZE (50) cards, linked to each other; no page past the last; a
+ * permalink under /page/ is refused (the pages' own paths). */
+static void test_list_pages(void) {
+  char *tmp = harness_tmpdir("build-pages");
+  char *content = kb_path_join(tmp, "content"), *out_dir = kb_path_join(tmp, "public");
+  for (int i = 0; i < 120; i++) {
+    char *rel = kb_xasprintf("i%03d.md", i), *path = kb_path_join(content, rel);
+    char *md = kb_xasprintf("---\ntitle: Incident number %d\ndate: 2024-01-01T00:%02d:%02d\n%s---\nText %d.\n", i,
+                            i / 60, i % 60, i < 70 ? "tags: [paged]\n" : "", i);
+    harness_write_file(path, md);
+    free(md);
+    free(path);
+    free(rel);
+  }
+  CHECK(kb_build(content, out_dir, NULL, NULL, NULL) == 0);
+  char *home = read_rel(out_dir, "index.html"), *p2 = read_rel(out_dir, "page/2/index.html");
+  char *p3 = read_rel(out_dir, "page/3/index.html");
+  CHECK(home && count_of(home, "<li class=\"card\">") == 50);
+  CHECK(p2 && count_of(p2, "<li class=\"card\">") == 50);
+  CHECK(p3 && count_of(p3, "<li class=\"card\">") == 20);
+  CHECK(!exists(out_dir, "page/4/index.html") && !exists(out_dir, "page/1/index.html"));
+  CHECK_CONTAINS(home, ">Incident number 119<"); /* newest first */
+  CHECK_CONTAINS(p3, ">Incident number 0<");
+  CHECK_CONTAINS(home, "<a href=\"/page/2/\" rel=\"next\">");
+  CHECK_CONTAINS(home, "Page 1 of 3");
+  CHECK_CONTAINS(p2, "<a href=\"/\" rel=\"prev\">");
+  CHECK_CONTAINS(p2, "<a href=\"/page/3/\" rel=\"next\">");
+  CHECK_CONTAINS(p2, "<ol class=\"cards\" start=\"51\">");
+  CHECK_NOT_CONTAINS(p3, "rel=\"next\"");
+  char *tag = read_rel(out_dir, "tags/paged/index.html"), *tag2 = read_rel(out_dir, "tags/paged/page/2/index.html");
+  CHECK(tag && count_of(tag, "<li class=\"card\">") == 50 && tag2 && count_of(tag2, "<li class=\"card\">") == 20);
+  CHECK_CONTAINS(tag, "70 incidents");
+  CHECK_CONTAINS(tag2, "<a href=\"/tags/paged/\" rel=\"prev\">");
+  CHECK(!exists(out_dir, "tags/paged/page/3/index.html"));
+  char *bad = kb_path_join(content, "zz.md"), *err = NULL;
+  harness_write_file(bad, "---\ntitle: Takes a list page\npermalink: /page/2/\n---\nx\n");
+  CHECK(kb_build(content, out_dir, NULL, NULL, &err) == 1);
+  CHECK_CONTAINS(err, "zz.md:1: error: URL /page/2/ is used by the site itself");
+  free(err);
+  free(bad);
+  free(tag);
+  free(tag2);
+  free(home);
+  free(p2);
+  free(p3);
+  free(content);
+  free(out_dir);
+  free(tmp);
+}
+
 /* SIGKILL in the middle of a build: the published site stays whole, and the next build
  * removes the killed build's temporary folder. */
 static void test_killed_build_leaves_site_whole(void) {
@@ -313,6 +370,7 @@ int main(void) {
   RUN(test_error_keeps_previous_site);
   RUN(test_template_error_is_atomic);
   RUN(test_drafts_duplicates_and_reserved);
+  RUN(test_list_pages);
   RUN(test_killed_build_leaves_site_whole);
   RUN(test_usage);
   return harness_done();

@@ -19,14 +19,14 @@
  *   frames(stack -> stacks.rowid, pos INTEGER (0 = crash site), module TEXT, function TEXT,
  *          offset TEXT, file TEXT, line INTEGER, norm TEXT, flags INTEGER, df INTEGER)
  *       norm is what matching compares (see core/stack/normalize.c); flags are KB_FRAME_*
- *       (stack.h); df is frame_stats.incidents for the norm, copied here so matching reads
- *       a candidate stack's weights in one range scan. Index frames_norm(norm, stack, df)
- *       finds candidate stacks by shared frames and gives a frame's df without frame_stats.
+ *       (stack.h); df is frame_stats.incidents for the norm. Index frames_norm(norm, stack,
+ *       df) finds candidate stacks by shared frames and gives a frame's df in the same
+ *       probe; the rows themselves serve the incident API (server/incident.c).
  *   stack_frames(stack INTEGER PRIMARY KEY -> stacks.rowid, incident INTEGER, frames BLOB)
  *       what matching compares of a stack, in one row: its first KB_INDEX_PACKED_FRAMES
  *       frames not flagged SKIP, each as four varints and the norm's bytes
- *       (pos, flags, df, byte length of norm, norm; varints as in SQLite's record
- *       format but little-endian groups of 7 bits, high bit = more). Decoded by
+ *       (pos, flags, df, byte length of norm, norm; each varint little-endian groups of
+ *       7 bits, the high bit set on all but the last). Decoded by
  *       kb_packed_frame_next (reader.h). One row instead of an index probe and a row per
  *       frame: a browser reading the file over HTTP fetches one page per candidate.
  *   frame_stats(norm TEXT PRIMARY KEY, incidents INTEGER, stacks INTEGER)

@@ -354,7 +354,38 @@ static void test_cli(void) {
   free(cmd);
 }
 
+/* stack_frames rows come from a file that may be damaged: every cut of a valid row, a
+ * varint that never ends and a length past the end give fewer frames, never a read past
+ * the row (each cut is a heap copy of exactly its size: ASan would see an overread). */
+static void test_packed_frames_damaged(void) {
+  /* two frames: pos 0, flags 0, df 3, "mod!fn"; pos 300, flags 1, df 1, "x" */
+  const unsigned char row[] = {0, 0, 3, 6, 'm', 'o', 'd', '!', 'f', 'n', 0xAC, 0x02, 1, 1, 1, 'x'};
+  kb_packed_frame f;
+  const unsigned char *p = row, *end = row + sizeof row;
+  CHECK(kb_packed_frame_next(&p, end, &f) && f.pos == 0 && f.df == 3 && f.norm_len == 6 &&
+        memcmp(f.norm, "mod!fn", 6) == 0);
+  CHECK(kb_packed_frame_next(&p, end, &f) && f.pos == 300 && f.flags == 1 && f.df == 1 && f.norm_len == 1);
+  CHECK(!kb_packed_frame_next(&p, end, &f) && p == end);
+  for (size_t cut = 0; cut < sizeof row; cut++) {
+    unsigned char *copy = kb_xmalloc(cut ? cut : 1);
+    memcpy(copy, row, cut);
+    const unsigned char *q = copy, *qend = copy + cut;
+    int frames = 0;
+    while (kb_packed_frame_next(&q, qend, &f)) frames++;
+    CHECK(frames == (cut >= 10 ? 1 : 0));
+    CHECK(q <= qend);
+    free(copy);
+  }
+  const unsigned char endless[] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+  p = endless;
+  CHECK(!kb_packed_frame_next(&p, endless + sizeof endless, &f));
+  const unsigned char too_long[] = {0, 0, 1, 100, 'a', 'b'};
+  p = too_long;
+  CHECK(!kb_packed_frame_next(&p, too_long + sizeof too_long, &f));
+}
+
 int main(void) {
+  RUN(test_packed_frames_damaged);
   build_site();
   RUN(test_seed_forms_find_kb2887595);
   RUN(test_unrelated_is_not_confident);

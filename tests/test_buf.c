@@ -58,11 +58,33 @@ static void test_detach_owns(void) {
   free(s);
 }
 
+/* Varints round-trip at every width; a cut one or one past 64 bits is refused. */
+static void test_varint(void) {
+  const uint64_t vals[] = {0, 1, 127, 128, 300, 16383, 16384, (uint64_t)1 << 32, UINT64_MAX};
+  kb_buf b = KB_BUF_INIT;
+  for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) kb_buf_add_varint(&b, vals[i]);
+  const unsigned char *p = (const unsigned char *)b.ptr, *end = p + b.len;
+  for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+    uint64_t v = 0;
+    CHECK(kb_varint_get(&p, end, &v) && v == vals[i]);
+  }
+  CHECK(p == end);
+  uint64_t v;
+  const unsigned char cut[] = {0x80, 0x80};
+  p = cut;
+  CHECK(!kb_varint_get(&p, cut + sizeof cut, &v) && p == cut + sizeof cut);
+  const unsigned char endless[11] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+  p = endless;
+  CHECK(!kb_varint_get(&p, endless + sizeof endless, &v));
+  kb_buf_release(&b);
+}
+
 int main(void) {
   RUN(test_empty_is_terminated);
   RUN(test_append_and_format);
   RUN(test_limit_is_sticky);
   RUN(test_html_escape);
   RUN(test_detach_owns);
+  RUN(test_varint);
   return harness_done();
 }

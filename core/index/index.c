@@ -265,17 +265,9 @@ static void norm_count(norm_table *t, const kb_frame *f, sqlite3_int64 incident,
 }
 
 /* A frame row in the spill: varints and strings as varint length+1 (0 = NULL) + bytes. */
-static void spill_uint(kb_buf *b, uint64_t v) {
-  while (v >= 0x80) {
-    kb_buf_addc(b, (char)(v | 0x80));
-    v >>= 7;
-  }
-  kb_buf_addc(b, (char)v);
-}
-
 static void spill_str(kb_buf *b, const char *s) {
   size_t n = s ? strlen(s) : 0;
-  spill_uint(b, s ? (uint64_t)n + 1 : 0);
+  kb_buf_add_varint(b, s ? (uint64_t)n + 1 : 0);
   if (s) kb_buf_add(b, s, n + 1); /* with its NUL: read back in place */
 }
 
@@ -303,13 +295,13 @@ static void add_frames(kb_index_writer *w, sqlite3_int64 incident, sqlite3_int64
   for (size_t i = 0; i < st->nframes && !*rc; i++) {
     const kb_frame *f = &st->frames[i];
     norm_count(&w->norms, f, incident, stack_row);
-    spill_uint(&w->spill, (uint64_t)stack_row);
-    spill_uint(&w->spill, (uint64_t)incident);
-    spill_uint(&w->spill, i);
+    kb_buf_add_varint(&w->spill, (uint64_t)stack_row);
+    kb_buf_add_varint(&w->spill, (uint64_t)incident);
+    kb_buf_add_varint(&w->spill, i);
     const char *strs[] = {f->module, f->function, f->offset, f->file, f->norm};
     for (size_t k = 0; k < 5; k++) spill_str(&w->spill, strs[k]);
-    spill_uint(&w->spill, (uint64_t)(uint32_t)f->line);
-    spill_uint(&w->spill, f->flags);
+    kb_buf_add_varint(&w->spill, (uint64_t)(uint32_t)f->line);
+    kb_buf_add_varint(&w->spill, f->flags);
   }
   if (w->spill.len >= SPILL_FLUSH) spill_flush(w, rc);
 }
@@ -323,14 +315,8 @@ typedef struct spill_cursor {
 
 static uint64_t cur_uint(spill_cursor *c) {
   uint64_t v = 0;
-  for (unsigned shift = 0; shift < 64; shift += 7) {
-    if (c->p >= c->end) break;
-    unsigned char byte = *c->p++;
-    v |= (uint64_t)(byte & 0x7f) << shift;
-    if (!(byte & 0x80)) return v;
-  }
-  c->bad = true;
-  return 0;
+  if (!kb_varint_get(&c->p, c->end, &v)) c->bad = true;
+  return v;
 }
 
 static const char *cur_str(spill_cursor *c, int *len) {
@@ -368,10 +354,10 @@ static void pack_frame(kb_index_writer *w, sqlite3_int64 stack, sqlite3_int64 in
     w->pack_incident = incident;
   }
   if (!norm || (flags & KB_FRAME_SKIP) || w->pack_frames >= KB_INDEX_PACKED_FRAMES) return;
-  spill_uint(&w->pack, pos);
-  spill_uint(&w->pack, flags);
-  spill_uint(&w->pack, df);
-  spill_uint(&w->pack, (uint64_t)len);
+  kb_buf_add_varint(&w->pack, pos);
+  kb_buf_add_varint(&w->pack, flags);
+  kb_buf_add_varint(&w->pack, df);
+  kb_buf_add_varint(&w->pack, (uint64_t)len);
   kb_buf_add(&w->pack, norm, (size_t)len);
   w->pack_frames++;
 }
@@ -397,13 +383,14 @@ static void insert_frame(kb_index_writer *w, spill_cursor *c, int *rc) {
   if (line) sqlite3_bind_int(q, 8, line);
   sqlite3_bind_int(q, 9, (int)flags);
   norm_stat *e = norm && !c->bad ? norm_find(&w->norms, norm, false) : NULL;
-  sqlite3_bind_int64(q, 10, e ? e->incidents : 0);
+  uint32_t df = e ? e->incidents : 0;
+  sqlite3_bind_int64(q, 10, df);
   if (c->bad) {
     sqlite3_clear_bindings(q);
     return;
   }
   writer_step(w, q, rc);
-  pack_frame(w, stack, incident, pos, flags, e ? e->incidents : 0, norm, norm_len, rc);
+  pack_frame(w, stack, incident, pos, flags, df, norm, norm_len, rc);
 }
 
 static void insert_frames(kb_index_writer *w, int *rc) {

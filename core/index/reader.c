@@ -179,20 +179,10 @@ long long kb_index_word_docs(kb_index *ix, const char *word, size_t n) {
   return docs;
 }
 
-static bool packed_uint(const unsigned char **p, const unsigned char *end, unsigned long long *v) {
-  *v = 0;
-  for (unsigned shift = 0; shift < 63 && *p < end; shift += 7) {
-    unsigned char byte = *(*p)++;
-    *v |= (unsigned long long)(byte & 0x7f) << shift;
-    if (!(byte & 0x80)) return true;
-  }
-  return false;
-}
-
 bool kb_packed_frame_next(const unsigned char **p, const unsigned char *end, kb_packed_frame *f) {
-  unsigned long long pos, flags, df, len;
-  if (*p >= end || !packed_uint(p, end, &pos) || !packed_uint(p, end, &flags) || !packed_uint(p, end, &df) ||
-      !packed_uint(p, end, &len) || len > (unsigned long long)(end - *p) || pos > INT32_MAX || df > INT32_MAX)
+  uint64_t pos, flags, df, len;
+  if (*p >= end || !kb_varint_get(p, end, &pos) || !kb_varint_get(p, end, &flags) || !kb_varint_get(p, end, &df) ||
+      !kb_varint_get(p, end, &len) || len > (uint64_t)(end - *p) || pos > INT32_MAX || df > INT32_MAX)
     return false;
   *f = (kb_packed_frame){(long long)pos, (long long)df, (unsigned)flags, (const char *)*p, (size_t)len};
   *p += len;

@@ -121,3 +121,21 @@ void kb_buf_add_html(kb_buf *b, const char *s, size_t n) {
   }
   kb_buf_add(b, s + run, n - run);
 }
+
+void kb_buf_add_varint(kb_buf *b, uint64_t v) {
+  while (v >= 0x80) {
+    kb_buf_addc(b, (char)(v | 0x80));
+    v >>= 7;
+  }
+  kb_buf_addc(b, (char)v);
+}
+
+bool kb_varint_get(const unsigned char **p, const unsigned char *end, uint64_t *v) {
+  *v = 0;
+  for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
+    unsigned char byte = *(*p)++;
+    *v |= (uint64_t)(byte & 0x7f) << shift;
+    if (!(byte & 0x80)) return true;
+  }
+  return false;
+}

@@ -16,7 +16,9 @@
 #define KB_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define KB_BUF_MAX_DEFAULT ((size_t)256 << 20) /* 256 MiB */
 enum { KB_BUF_OK = 0, KB_BUF_TOOBIG = 1 };
@@ -61,6 +63,13 @@ void kb_buf_vaddf(kb_buf *b, const char *fmt, va_list ap);
 void kb_buf_truncate(kb_buf *b, size_t len);
 /* Remove trailing ASCII whitespace. */
 void kb_buf_rtrim(kb_buf *b);
+
+/* Append `v` as a varint: little-endian groups of 7 bits, the high bit set on all but the
+ * last (the index's spill file and its packed stack_frames rows). */
+void kb_buf_add_varint(kb_buf *b, uint64_t v);
+/* Read a varint written by kb_buf_add_varint at *p, never at or past `end`, and advance
+ * *p; false when the bytes end first or run past 64 bits (damaged input). */
+bool kb_varint_get(const unsigned char **p, const unsigned char *end, uint64_t *v);
 
 /* Append `s` escaped for HTML text and double-quoted attributes: & < > " '. */
 void kb_buf_add_html(kb_buf *b, const char *s, size_t n);

@@ -25,18 +25,27 @@ static bool has_word_char(const char *s, size_t n) {
 /* Append each whitespace-separated term of `text` as a quoted FTS5 string ("a""b" for
  * a"b), separated by spaces (AND); terms shorter than min_len bytes, or without a letter
  * or digit, are left out. Returns the number of terms written. */
+/* The next whitespace-separated term of text[0..len) from *at: its start and *n bytes,
+ * *at moved past it; NULL when none is left. */
+static const char *next_term(const char *text, size_t len, size_t *at, size_t *n) {
+  size_t i = *at;
+  while (i < len && isspace((unsigned char)text[i])) i++;
+  size_t s = i;
+  while (i < len && !isspace((unsigned char)text[i])) i++;
+  *at = i;
+  *n = i - s;
+  return i > s ? text + s : NULL;
+}
+
 static int quote_terms(const char *text, size_t min_len, kb_buf *q) {
-  size_t len = strnlen(text, KB_SEARCH_MAX_QUERY);
+  size_t len = strnlen(text, KB_SEARCH_MAX_QUERY), at = 0, n;
   int terms = 0;
-  for (size_t i = 0; i < len && terms < KB_SEARCH_MAX_TERMS;) {
-    while (i < len && isspace((unsigned char)text[i])) i++;
-    size_t s = i;
-    while (i < len && !isspace((unsigned char)text[i])) i++;
-    if (i - s < min_len || !has_word_char(text + s, i - s)) continue;
+  for (const char *t; terms < KB_SEARCH_MAX_TERMS && (t = next_term(text, len, &at, &n));) {
+    if (n < min_len || !has_word_char(t, n)) continue;
     kb_buf_adds(q, terms++ ? " \"" : "\"");
-    for (size_t k = s; k < i; k++) {
-      if (text[k] == '"') kb_buf_addc(q, '"');
-      kb_buf_addc(q, text[k]);
+    for (size_t k = 0; k < n; k++) {
+      if (t[k] == '"') kb_buf_addc(q, '"');
+      kb_buf_addc(q, t[k]);
     }
     kb_buf_addc(q, '"');
   }
@@ -173,30 +182,30 @@ static int search_names(kb_index *ix, const char *text, int limit, kb_search *ou
  * number at 10,000 incidents, most of a snapshot's requests for that answer). Words
  * without digits keep it: "Exception" finds NullReferenceException. Non-ASCII text is not
  * checked (unicode61 folds it in ways this does not repeat): false. */
+static bool term_is_identifier(kb_index *ix, const char *t, size_t n) {
+  bool digit = false;
+  for (size_t k = 0; k < n; k++) {
+    if ((unsigned char)t[k] >= 0x80) return false;
+    digit |= isdigit((unsigned char)t[k]) != 0;
+  }
+  if (!digit) return false;
+  /* each of its words (letters, digits, '_'), as unicode61 cuts it, is in the index */
+  for (size_t k = 0; k < n;) {
+    size_t w = k;
+    while (k < n && (isalnum((unsigned char)t[k]) || t[k] == '_')) k++;
+    if (k > w && kb_index_word_docs(ix, t + w, k - w) == 0) return false;
+    if (k == w) k++;
+  }
+  return true;
+}
+
 static bool terms_are_identifiers(kb_index *ix, const char *text) {
-  size_t len = strnlen(text, KB_SEARCH_MAX_QUERY);
+  size_t len = strnlen(text, KB_SEARCH_MAX_QUERY), at = 0, n;
   bool any = false;
-  for (size_t i = 0; i < len;) {
-    while (i < len && isspace((unsigned char)text[i])) i++;
-    size_t s = i;
-    while (i < len && !isspace((unsigned char)text[i])) i++;
-    if (i - s < 3) continue;
-    bool digit = false;
-    for (size_t k = s; k < i; k++) {
-      if ((unsigned char)text[k] >= 0x80) return false;
-      digit |= isdigit((unsigned char)text[k]) != 0;
-    }
-    if (!digit) return false;
-    for (size_t k = s; k < i;) {
-      if (!isalnum((unsigned char)text[k]) && text[k] != '_') {
-        k++;
-        continue;
-      }
-      size_t t = k;
-      while (k < i && (isalnum((unsigned char)text[k]) || text[k] == '_')) k++;
-      if (kb_index_word_docs(ix, text + t, k - t) == 0) return false;
-      any = true;
-    }
+  for (const char *t; (t = next_term(text, len, &at, &n));) {
+    if (n < 3) continue;
+    if (!term_is_identifier(ix, t, n)) return false;
+    any = true;
   }
   return any;
 }

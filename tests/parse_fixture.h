@@ -12,13 +12,22 @@
 #include "stack/stack.h"
 #include "util/util.h"
 
+/* The file at <repository>/<rel> (caller frees) and its length; NULL, and a failed
+ * test, when it is missing. */
+static inline char *read_repo_file(const char *rel, size_t *len) {
+  char *path = kb_xasprintf("%s/%s", harness_source_dir(), rel);
+  char *text = harness_read_file(path, len);
+  if (!text) harness_fail(__FILE__, __LINE__, "fixture %s is missing", path);
+  free(path);
+  return text;
+}
+
 /* Parse tests/stacks/<rel> into *out; a missing fixture fails the test. */
 static inline void parse_fixture(const char *rel, kb_stacks *out) {
-  char *path = kb_xasprintf("%s/tests/stacks/%s", harness_source_dir(), rel);
+  char *path = kb_xasprintf("tests/stacks/%s", rel);
   size_t len = 0;
-  char *text = harness_read_file(path, &len);
-  if (!text) harness_fail(__FILE__, __LINE__, "fixture %s is missing", path);
-  else kb_stacks_parse(text, len, out);
+  char *text = read_repo_file(path, &len);
+  if (text) kb_stacks_parse(text, len, out);
   free(text);
   free(path);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "parse_fixture.h"
 #include "stack/stack.h"
 #include "util/util.h"
 
@@ -349,9 +350,8 @@ static void test_generic_parameters_kept(void) {
  * a later comparison read a released stack (UBSan: strcmp on NULL). Parsed whole here so
  * the sanitizer build sees it on every run. */
 static void test_fold_after_release_regression(void) {
-  char *path = kb_xasprintf("%s/tests/fuzz/corpus/stack/regress-fold-after-release", harness_source_dir());
   size_t len = 0;
-  char *text = harness_read_file(path, &len);
+  char *text = read_repo_file("tests/fuzz/corpus/stack/regress-fold-after-release", &len);
   CHECK(text != NULL);
   if (text) {
     kb_stacks s = {0};
@@ -360,7 +360,6 @@ static void test_fold_after_release_regression(void) {
     kb_stacks_release(&s);
   }
   free(text);
-  free(path);
 }
 
 int main(void) {

@@ -159,9 +159,8 @@ static void test_other_at_lines(void) {
 
 /* A logger that loses the newlines: the same real chain joined on one line is split again. */
 static void test_joined_on_one_line(void) {
-  char *path = kb_xasprintf("%s/tests/stacks/java/caused-by-chain-androidscreencast.txt", harness_source_dir());
   size_t len = 0;
-  char *text = harness_read_file(path, &len);
+  char *text = read_repo_file("tests/stacks/java/caused-by-chain-androidscreencast.txt", &len);
   CHECK(text != NULL);
   if (text) {
     for (size_t i = 0; i < len; i++)
@@ -175,7 +174,6 @@ static void test_joined_on_one_line(void) {
     kb_stacks_release(&s);
   }
   free(text);
-  free(path);
 }
 
 int main(void) {

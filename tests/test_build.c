@@ -306,18 +306,16 @@ static void test_killed_build_leaves_site_whole(void) {
   /* start a build, kill it while it works (several attempts at different moments). The
    * published site is then the old one, or (when the kill came after the swap, during the
    * clean-up) the whole new one, never a mix; its index opens and answers. At least one
-   * kill must have interrupted a build (its temporary folder is left for the next build
-   * to remove) for the test to say anything. */
+   * kill must have found the build still running for the test to say anything. */
   int interrupted = 0;
   for (int delay_ms = 50; delay_ms <= 400; delay_ms += 175) {
     char *cmd = kb_xasprintf("'%s' build -q --content '%s' --templates '%s' --out '%s' & pid=$!; "
-                             "sleep %d.%03d; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null; "
-                             "ls -A '%s' | grep -c '^\\.public\\.tmp-'",
-                             harness_kb_binary(), content, tpl, out_dir, delay_ms / 1000, delay_ms % 1000, tmp);
-    char *left = NULL;
-    harness_run_cmd(cmd, &left, NULL);
-    interrupted += left && atoi(left) > 0;
-    free(left);
+                             "sleep %d.%03d; kill -9 $pid 2>/dev/null && echo killed; wait $pid 2>/dev/null; true",
+                             harness_kb_binary(), content, tpl, out_dir, delay_ms / 1000, delay_ms % 1000);
+    char *said = NULL;
+    harness_run_cmd(cmd, &said, NULL);
+    interrupted += said && strstr(said, "killed") != NULL;
+    free(said);
     free(cmd);
     char *after = read_rel(out_dir, "index.html");
     bool old = after && before && strcmp(before, after) == 0;

@@ -22,7 +22,7 @@ set(KB_WASM_DIR ${CMAKE_BINARY_DIR}/wasm)
 file(GLOB KB_WASM_SOURCES CONFIGURE_DEPENDS
      ${CMAKE_SOURCE_DIR}/core/util/*.c ${CMAKE_SOURCE_DIR}/core/stack/*.c ${CMAKE_SOURCE_DIR}/wasm/*.c)
 list(APPEND KB_WASM_SOURCES ${CMAKE_SOURCE_DIR}/core/index/reader.c ${CMAKE_SOURCE_DIR}/core/match/match.c
-     ${CMAKE_SOURCE_DIR}/core/search/search.c ${KB_SKIPLISTS_C})
+     ${CMAKE_SOURCE_DIR}/core/search/search.c ${CMAKE_SOURCE_DIR}/core/search/highlight.c ${KB_SKIPLISTS_C})
 file(GLOB KB_WASM_HEADERS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/core/*/*.h ${CMAKE_SOURCE_DIR}/wasm/*.h
      ${CMAKE_SOURCE_DIR}/wasm/include/*.h ${CMAKE_SOURCE_DIR}/wasm/include/*/*.h)
 # -Oz: the module is downloaded by every reader of a snapshot; the exports are named in

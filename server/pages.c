@@ -9,6 +9,7 @@
 
 #include "internal.h"
 #include "match/match.h"
+#include "search/highlight.h"
 #include "search/search.h"
 #include "stack/stack.h"
 #include "util/util.h"
@@ -55,73 +56,6 @@ enum MHD_Result kb_srv_page_render(kb_srv_req *r, unsigned status, const char *n
 }
 
 /* ---- search terms marked in titles (the core marks them in snippets) ---- */
-
-#define MARK_MAX_TERMS 32
-
-typedef struct mark_terms {
-  char *v[MARK_MAX_TERMS];
-  size_t len[MARK_MAX_TERMS];
-  size_t n;
-} mark_terms;
-
-/* Word characters as the index's tokenizer sees them: letters, digits, '_', UTF-8. */
-static bool word_char(unsigned char c) { return c >= 0x80 || c == '_' || (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z'); }
-
-static void mark_terms_parse(mark_terms *t, const char *q) {
-  t->n = 0;
-  const char *p = q;
-  while (*p && t->n < MARK_MAX_TERMS) {
-    while (*p && !word_char((unsigned char)*p)) p++;
-    const char *w = p;
-    while (*p && word_char((unsigned char)*p)) p++;
-    if (p > w) {
-      t->v[t->n] = kb_xstrndup(w, (size_t)(p - w));
-      t->len[t->n] = (size_t)(p - w);
-      t->n++;
-    }
-  }
-}
-
-static void mark_terms_release(mark_terms *t) {
-  for (size_t i = 0; i < t->n; i++) free(t->v[i]);
-  t->n = 0;
-}
-
-static bool ascii_prefix_ci(const char *s, const char *term, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    unsigned char a = (unsigned char)s[i], b = (unsigned char)term[i];
-    if (!a) return false;
-    if (a < 0x80 && b < 0x80 ? ((a >= 'A' && a <= 'Z') ? a | 32 : a) != ((b >= 'A' && b <= 'Z') ? b | 32 : b) : a != b)
-      return false;
-  }
-  return true;
-}
-
-/* `text` escaped for HTML with the query's terms in <mark>: a term of three or more
- * bytes anywhere (the index finds parts of long names), a shorter one at a word start. */
-static char *mark_html(const char *text, const mark_terms *t) {
-  kb_buf b = KB_BUF_INIT;
-  size_t n = strlen(text), i = 0, plain = 0;
-  while (i < n) {
-    size_t best = 0;
-    bool word_start = i == 0 || !word_char((unsigned char)text[i - 1]);
-    for (size_t k = 0; k < t->n; k++)
-      if ((word_start || t->len[k] >= 3) && t->len[k] > best && ascii_prefix_ci(text + i, t->v[k], t->len[k]))
-        best = t->len[k];
-    if (!best) {
-      i++;
-      continue;
-    }
-    kb_buf_add_html(&b, text + plain, i - plain);
-    kb_buf_adds(&b, "<mark>");
-    kb_buf_add_html(&b, text + i, best);
-    kb_buf_adds(&b, "</mark>");
-    i += best;
-    plain = i;
-  }
-  kb_buf_add_html(&b, text + plain, n - plain);
-  return kb_buf_detach(&b, NULL);
-}
 
 /* ---- the search page: results, tag and category filters ---- */
 
@@ -230,12 +164,12 @@ static cJSON *facet_list(kb_srv_req *r, const cJSON *facet, const char *q, const
   return arr;
 }
 
-static cJSON *hit_json(kb_srv_req *r, const kb_search_hit *h, cJSON *cats, const mark_terms *t, const char *q,
+static cJSON *hit_json(kb_srv_req *r, const kb_search_hit *h, cJSON *cats, const kb_highlight_terms *t, const char *q,
                        const search_filter *f) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "id", h->id);
   cJSON_AddStringToObject(o, "title", h->title);
-  char *th = mark_html(h->title, t);
+  char *th = kb_highlight_html(h->title, t);
   cJSON_AddStringToObject(o, "title_html", th);
   free(th);
   cJSON_AddStringToObject(o, "url", h->url);
@@ -284,8 +218,8 @@ static enum MHD_Result render_search(kb_srv_req *r, const char *q, const search_
     kb_search_release(&page);
     return kb_srv_send_error(r, 500, "The index could not be read.");
   }
-  mark_terms terms;
-  mark_terms_parse(&terms, q);
+  kb_highlight_terms terms;
+  kb_highlight_terms_init(&terms, q);
   cJSON *data = cJSON_CreateObject();
   cJSON_AddStringToObject(data, "q", q);
   cJSON_AddBoolToObject(data, "has_query", *q != '\0');
@@ -337,7 +271,7 @@ static enum MHD_Result render_search(kb_srv_req *r, const char *q, const search_
     free(h);
   }
   add_paging(r, data, q, f, offset, total, shown);
-  mark_terms_release(&terms);
+  kb_highlight_terms_release(&terms);
   kb_search_release(&all);
   kb_search_release(&page);
   return kb_srv_page_render(r, 200, "search", *q ? "Search" : "Search the incidents", data);

@@ -384,8 +384,33 @@ static void test_packed_frames_damaged(void) {
   CHECK(!kb_packed_frame_next(&p, too_long + sizeof too_long, &f));
 }
 
+/* frame_stats.postings: deltas 5, 1, 300 -> rowids 5, 6, 306; damage ends the list */
+static void test_postings_damaged(void) {
+  const unsigned char list[] = {5, 1, 0xAC, 0x02};
+  const unsigned char *p = list;
+  long long r = 0;
+  CHECK(kb_postings_next(&p, list + sizeof list, &r) && r == 5);
+  CHECK(kb_postings_next(&p, list + sizeof list, &r) && r == 6);
+  CHECK(kb_postings_next(&p, list + sizeof list, &r) && r == 306);
+  CHECK(!kb_postings_next(&p, list + sizeof list, &r) && r == 306);
+  const unsigned char cut[] = {5, 0xAC};
+  p = cut, r = 0;
+  CHECK(kb_postings_next(&p, cut + sizeof cut, &r) && r == 5);
+  CHECK(!kb_postings_next(&p, cut + sizeof cut, &r)); /* a varint cut short */
+  const unsigned char zero[] = {5, 0, 1};
+  p = zero, r = 0;
+  CHECK(kb_postings_next(&p, zero + sizeof zero, &r));
+  CHECK(!kb_postings_next(&p, zero + sizeof zero, &r)); /* a rowid that does not grow */
+  const unsigned char huge[] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F};
+  p = huge, r = 0;
+  int n = 0;
+  while (kb_postings_next(&p, huge + sizeof huge, &r)) n++;
+  CHECK(n == 1 && r > 0); /* the second would overflow */
+}
+
 int main(void) {
   RUN(test_packed_frames_damaged);
+  RUN(test_postings_damaged);
   build_site();
   RUN(test_seed_forms_find_kb2887595);
   RUN(test_unrelated_is_not_confident);

@@ -1,6 +1,6 @@
 /* index.c - write kb.sqlite, the index of a built site.
  *
- * On-disk format (schema version 4; `PRAGMA user_version` holds the version):
+ * On-disk format (schema version 5; `PRAGMA user_version` holds the version):
  *
  *   meta(key TEXT PRIMARY KEY, value TEXT)
  *       schema_version, generator, built_at (RFC 3339), base_url, incidents.
@@ -19,9 +19,8 @@
  *   frames(stack -> stacks.rowid, pos INTEGER (0 = crash site), module TEXT, function TEXT,
  *          offset TEXT, file TEXT, line INTEGER, norm TEXT, flags INTEGER, df INTEGER)
  *       norm is what matching compares (see core/stack/normalize.c); flags are KB_FRAME_*
- *       (stack.h); df is frame_stats.incidents for the norm. Index frames_norm(norm, stack,
- *       df) finds candidate stacks by shared frames and gives a frame's df in the same
- *       probe; the rows themselves serve the incident API (server/incident.c).
+ *       (stack.h); df is frame_stats.incidents for the norm. The rows serve the incident
+ *       API (server/incident.c), through index frames_stack(stack, pos).
  *   stack_frames(stack INTEGER PRIMARY KEY -> stacks.rowid, incident INTEGER, frames BLOB)
  *       what matching compares of a stack, in one row: its first KB_INDEX_PACKED_FRAMES
  *       frames not flagged SKIP, each as four varints and the norm's bytes
@@ -29,15 +28,21 @@
  *       7 bits, the high bit set on all but the last). Decoded by
  *       kb_packed_frame_next (reader.h). One row instead of an index probe and a row per
  *       frame: a browser reading the file over HTTP fetches one page per candidate.
- *   frame_stats(norm TEXT PRIMARY KEY, incidents INTEGER, stacks INTEGER)
- *       how many incidents/stacks contain each normalized frame (frames flagged SKIP not
- *       counted): the document frequency for idf weighting, so that frames of common
- *       plumbing (NDIS, the JVM's thread start) weigh less. Matching reads the copies in
- *       frames.df and stack_frames; this table is for people inspecting the index.
+ *   frame_stats(norm TEXT PRIMARY KEY, incidents INTEGER, stacks INTEGER, postings BLOB)
+ *       WITHOUT ROWID: how many incidents/stacks contain each normalized frame (frames
+ *       flagged SKIP not counted): the document frequency for idf weighting, so that
+ *       frames of common plumbing (NDIS, the JVM's thread start) weigh less; and postings,
+ *       the rowids of those stacks, ascending, each as the varint of its difference to the
+ *       one before (the first to 0). Matching finds candidate stacks here: one row per
+ *       frame of the query, instead of a range of an index over every frame row (whose
+ *       build was a quarter of the index's finishing time). Decoded by
+ *       kb_postings_next (reader.h).
+ *   identifiers has a partial index on value for kind 'bugcheck' (match.c's fallback).
  *   fts: FTS5(title, tags, summary, body, stacks, identifiers, ref_id UNINDEXED,
  *       ref_url UNINDEXED, ref_tags UNINDEXED), rowid = incidents.rowid; the ref_ columns
  *       copy incidents.id, url and tags so a page of hits needs no incidents rows,
- *       tokenizer unicode61 with '_' as a token character, prefix indexes 2 and 3;
+ *       tokenizer unicode61 with '_' as a token character, prefix indexes 2 to 6 (a longer
+ *       prefix makes FTS5 merge every completion's doclist: see core/search/search.c);
  *       default ranking bm25 with weights title 10, tags 5, summary 3, body 1,
  *       stacks 2, identifiers 8 (stored with the 'rank' config, so ORDER BY rank uses it).
  *   fts_v: fts5vocab(fts, 'row') (no storage of its own): whether a word is a whole token of
@@ -82,6 +87,8 @@ typedef struct norm_stat {
   uint64_t hash;
   uint32_t incidents, stacks;
   sqlite3_int64 last_incident, last_stack;
+  unsigned char *post; /* frame_stats.postings, built while the frames go in */
+  uint32_t post_len, post_cap;
 } norm_stat;
 
 typedef struct norm_table {
@@ -140,7 +147,7 @@ static norm_stat *norm_find(norm_table *t, const char *norm, bool add) {
     t->cap = t->cap ? t->cap * 2 : 1024;
     t->v = kb_xrealloc(t->v, t->cap * sizeof *t->v);
   }
-  t->v[t->n] = (norm_stat){arena_strdup(t, norm), h, 0, 0, 0, 0};
+  t->v[t->n] = (norm_stat){arena_strdup(t, norm), h, 0, 0, 0, 0, NULL, 0, 0};
   t->n++;
   if (t->n * 2 > t->nslots) {
     norm_rehash(t);
@@ -153,6 +160,7 @@ static norm_stat *norm_find(norm_table *t, const char *norm, bool add) {
 }
 
 static void norm_table_release(norm_table *t) {
+  for (size_t i = 0; i < t->n; i++) free(t->v[i].post);
   for (size_t i = 0; i < t->nchunks; i++) free(t->chunks[i]);
   free(t->chunks);
   free(t->v);
@@ -196,7 +204,7 @@ static const char schema_sql[] =
     " norm TEXT NOT NULL, flags INTEGER NOT NULL, df INTEGER NOT NULL DEFAULT 0);"
     "CREATE VIRTUAL TABLE fts USING fts5(title, tags, summary, body, stacks, identifiers,"
     " ref_id UNINDEXED, ref_url UNINDEXED, ref_tags UNINDEXED,"
-    " tokenize=\"unicode61 remove_diacritics 2 tokenchars '_'\", prefix='2 3');"
+    " tokenize=\"unicode61 remove_diacritics 2 tokenchars '_'\", prefix='2 3 4 5 6');"
     "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(10.0, 5.0, 3.0, 1.0, 2.0, 8.0)');"
     /* no merging while the rows go in: 'optimize' merges every segment once at the end
      * (the writer thread is the build's bottleneck; this took 15 % off its FTS5 time) */
@@ -207,17 +215,16 @@ static const char schema_sql[] =
     "INSERT INTO fts_names(fts_names, rank) VALUES('automerge', 0);"
     "INSERT INTO fts_names(fts_names, rank) VALUES('crisismerge', 64);"
     "CREATE TABLE frame_stats(norm TEXT PRIMARY KEY, incidents INTEGER NOT NULL,"
-    " stacks INTEGER NOT NULL) WITHOUT ROWID;"
+    " stacks INTEGER NOT NULL, postings BLOB NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE stack_frames(stack INTEGER PRIMARY KEY, incident INTEGER NOT NULL, frames BLOB NOT NULL);";
 
 /* Built after the rows are in: cheaper than maintaining them during the inserts. */
 static const char finish_sql[] =
-    "CREATE INDEX frames_norm ON frames(norm, stack, df);"
     "CREATE INDEX frames_stack ON frames(stack, pos);"
     "CREATE INDEX stacks_incident ON stacks(incident);"
     "CREATE INDEX terms_name ON terms(kind, name);"
     "CREATE INDEX terms_incident ON terms(incident);"
-    "CREATE INDEX identifiers_value ON identifiers(value COLLATE NOCASE);"
+    "CREATE INDEX identifiers_bugcheck ON identifiers(value COLLATE NOCASE) WHERE kind = 'bugcheck';"
     "CREATE INDEX identifiers_incident ON identifiers(incident);"
     "CREATE INDEX incidents_date ON incidents(date_unix DESC);"
     "INSERT INTO fts(fts) VALUES('optimize');"
@@ -362,6 +369,22 @@ static void pack_frame(kb_index_writer *w, sqlite3_int64 stack, sqlite3_int64 in
   w->pack_frames++;
 }
 
+/* Add a stack to a norm's postings: stack rowids ascending (the spill holds them in
+ * order), each as the varint of its difference to the one before. */
+static void posting_add(norm_stat *e, sqlite3_int64 stack) {
+  if (stack <= e->last_stack) return; /* the same stack again */
+  if (e->post_cap - e->post_len < 10) {
+    e->post_cap = e->post_cap ? e->post_cap * 2 : 16;
+    e->post = kb_xrealloc(e->post, e->post_cap);
+  }
+  uint64_t d = (uint64_t)(stack - e->last_stack);
+  do {
+    e->post[e->post_len++] = (unsigned char)((d & 0x7f) | (d > 0x7f ? 0x80 : 0));
+    d >>= 7;
+  } while (d);
+  e->last_stack = stack;
+}
+
 /* Insert one frame record at c (bound in place: the buffer outlives the step). */
 static void insert_frame(kb_index_writer *w, spill_cursor *c, int *rc) {
   sqlite3_stmt *q = w->ins_frame;
@@ -384,6 +407,7 @@ static void insert_frame(kb_index_writer *w, spill_cursor *c, int *rc) {
   sqlite3_bind_int(q, 9, (int)flags);
   norm_stat *e = norm && !c->bad ? norm_find(&w->norms, norm, false) : NULL;
   uint32_t df = e ? e->incidents : 0;
+  if (e && !(flags & KB_FRAME_SKIP)) posting_add(e, stack);
   sqlite3_bind_int64(q, 10, df);
   if (c->bad) {
     sqlite3_clear_bindings(q);
@@ -432,19 +456,27 @@ static int stat_cmp(const void *a, const void *b) {
   return strcmp(((const norm_stat *)a)->norm, ((const norm_stat *)b)->norm);
 }
 
-/* frame_stats in key order (its b-tree is written left to right); the table's lookup
- * slots are rebuilt after the sort for insert_frames. */
-static void insert_frame_stats(kb_index_writer *w, int *rc) {
-  norm_table *t = &w->norms;
+/* The norms in key order, so frame_stats' b-tree is written left to right; the lookup
+ * slots are rebuilt after the sort for insert_frames, and last_stack restarted for the
+ * postings. */
+static void sort_norms(norm_table *t) {
   if (t->n) qsort(t->v, t->n, sizeof *t->v, stat_cmp);
   t->nslots /= 2;
   norm_rehash(t);
-  sqlite3_stmt *q = writer_prepare(w, "INSERT INTO frame_stats(norm, incidents, stacks) VALUES(?,?,?)", rc);
+  for (size_t i = 0; i < t->n; i++) t->v[i].last_stack = 0;
+}
+
+static void insert_frame_stats(kb_index_writer *w, int *rc) {
+  norm_table *t = &w->norms;
+  sqlite3_stmt *q = writer_prepare(w, "INSERT INTO frame_stats(norm, incidents, stacks, postings) VALUES(?,?,?,?)", rc);
   for (size_t i = 0; q && !*rc && i < t->n; i++) {
     sqlite3_bind_text(q, 1, t->v[i].norm, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, t->v[i].incidents);
     sqlite3_bind_int64(q, 3, t->v[i].stacks);
+    sqlite3_bind_blob(q, 4, t->v[i].post ? (const void *)t->v[i].post : "", (int)t->v[i].post_len, SQLITE_STATIC);
     writer_step(w, q, rc);
+    free(t->v[i].post);
+    t->v[i].post = NULL;
   }
   sqlite3_finalize(q);
 }
@@ -734,8 +766,9 @@ int kb_index_finish(kb_index_writer *w, char **err) {
   int rc = 0;
   bool timings = getenv("KB_TIMINGS") != NULL;
   double tf = kb_now();
-  insert_frame_stats(w, &rc);
+  sort_norms(&w->norms);
   insert_frames(w, &rc);
+  insert_frame_stats(w, &rc);
   if (timings) fprintf(stderr, "kb: index %.3f s: frame_stats and frames\n", kb_now() - tf);
   writer_finalize(w);
   /* one statement at a time, so KB_TIMINGS can tell which step is slow */

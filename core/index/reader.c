@@ -188,3 +188,10 @@ bool kb_packed_frame_next(const unsigned char **p, const unsigned char *end, kb_
   *p += len;
   return true;
 }
+
+bool kb_postings_next(const unsigned char **p, const unsigned char *end, long long *rowid) {
+  uint64_t d;
+  if (*p >= end || !kb_varint_get(p, end, &d) || d == 0 || d > (uint64_t)(INT64_MAX - *rowid)) return false;
+  *rowid += (long long)d;
+  return true;
+}

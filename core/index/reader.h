@@ -45,4 +45,9 @@ typedef struct kb_packed_frame {
  * end or when the bytes are damaged (a corrupt file gives fewer frames, not a crash). */
 bool kb_packed_frame_next(const unsigned char **p, const unsigned char *end, kb_packed_frame *f);
 
+/* The next stack rowid of a frame_stats.postings list (format: index.c): *rowid is the
+ * previous one on entry (0 before the first) and the next on return; false at the end
+ * or when the bytes are damaged (a rowid that does not grow ends the list). */
+bool kb_postings_next(const unsigned char **p, const unsigned char *end, long long *rowid);
+
 #endif

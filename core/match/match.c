@@ -37,6 +37,7 @@
 #define MAX_FRAMES 64      /* frames of each stack compared */
 #define MAX_QUERY_STACKS 16
 #define MAX_CANDIDATES 256 /* candidate stacks aligned per query stack */
+#define MAX_POSTINGS 4000  /* stacks a frame of the query nominates, at most (lowest rowids first) */
 
 /* statement slots on the kb_index handle (reader.h): match uses 0..9 */
 enum { ST_DF, ST_ROWS, ST_FRAMES, ST_RESULT, ST_TEXT, ST_REASON };
@@ -86,10 +87,10 @@ static double frame_weight(int pos, long long df, long long n) {
   return exp(-ALPHA * pos) / (1.0 + exp(-(BETA * idf - GAMMA)));
 }
 
-/* From the frames_norm index (norm, stack, df), which candidates() reads next: the pages
- * this lookup touches are the ones that find the candidates. */
+/* From frame_stats, whose row candidates() reads next for the postings (the df column
+ * comes before them: reading it does not read a long postings list). */
 static long long frame_df(kb_index *ix, const char *norm) {
-  sqlite3_stmt *st = kb_index_stmt(ix, ST_DF, "SELECT df FROM frames WHERE norm = ? LIMIT 1");
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_DF, "SELECT incidents FROM frame_stats WHERE norm = ?");
   if (!st) return 0;
   sqlite3_bind_text(st, 1, norm, -1, SQLITE_STATIC);
   long long df = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
@@ -154,10 +155,14 @@ static size_t candidates(kb_index *ix, const wstack *q, cand **out) {
       if (i > 0 && strcmp(q->v[i].norm, q->v[i - 1].norm) == 0) continue;
       long long df = q->v[i].df;
       if (df == 0 || (pass == 0 && df > cap)) continue;
-      sqlite3_stmt *st = kb_index_stmt(ix, ST_ROWS, "SELECT stack FROM frames WHERE norm = ? LIMIT 4000");
+      sqlite3_stmt *st = kb_index_stmt(ix, ST_ROWS, "SELECT postings FROM frame_stats WHERE norm = ?");
       if (!st) break;
       sqlite3_bind_text(st, 1, q->v[i].norm, -1, SQLITE_STATIC);
-      while (sqlite3_step(st) == SQLITE_ROW) table_add(&t, sqlite3_column_int64(st, 0), q->v[i].w);
+      if (sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *p = sqlite3_column_blob(st, 0), *end = p ? p + sqlite3_column_bytes(st, 0) : p;
+        long long sid = 0;
+        for (int k = 0; k < MAX_POSTINGS && kb_postings_next(&p, end, &sid); k++) table_add(&t, sid, q->v[i].w);
+      }
       sqlite3_reset(st);
     }
   }

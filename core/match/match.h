@@ -1,6 +1,6 @@
 /* match.h - rank the incidents whose stacks match a pasted stack.
  *
- * Candidates come from the index by shared normalized frames (frames_norm); each
+ * Candidates come from the index by shared normalized frames (frame_stats.postings); each
  * candidate stack is then aligned with the query and scored (see match.c for the
  * similarity). Used by `kb match`, the server's /match and /api/match. */
 #ifndef KB_MATCH_H

@@ -1,9 +1,13 @@
 /* search.c - FTS5 full-text search (see search.h).
  *
  * User text never reaches FTS5 syntax: each term becomes a quoted phrase, so `node-7`,
- * `c++`, `AND`, `(oom`, `foo:bar` or a stray `"` are plain words. Snippets are made with
- * control-character markers, then HTML-escaped, then the markers become <mark>: the
- * document text can never inject markup. */
+ * `c++`, `AND`, `(oom`, `foo:bar` or a stray `"` are plain words. Snippets are cut from
+ * the hit's stored text and escaped before <mark> goes in (highlight.c): the document
+ * text can never inject markup.
+ *
+ * Cost is bounded whatever the query: at most KB_SEARCH_RANK_WINDOW matches are scored,
+ * KB_SEARCH_COUNT_MAX counted, and only the page's hits are read back; the one unbounded
+ * read left is a last-term prefix longer than the prefix indexes (see search_fts_query). */
 #include "search/search.h"
 
 #include <ctype.h>
@@ -11,10 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "search/highlight.h"
 #include "util/util.h"
 
 /* statement slots on the kb_index handle (reader.h): search uses 10..19 */
-enum { ST_COUNT = 10, ST_HITS, ST_NAMES, ST_ONE };
+enum { ST_COUNT = 10, ST_ANY, ST_WINDOW, ST_PAST, ST_HIT, ST_NAMES, ST_ONE };
 
 static bool has_word_char(const char *s, size_t n) {
   for (size_t i = 0; i < n; i++)
@@ -62,52 +67,153 @@ char *kb_search_fts_query(const char *text) {
   return kb_buf_detach(&q, NULL);
 }
 
-static void snippet_html(const char *s, kb_buf *out) {
-  for (const char *p = s; *p;) {
-    const char *run = p;
-    while (*p && *p != '\x01' && *p != '\x02') p++;
-    kb_buf_add_html(out, run, (size_t)(p - run));
-    if (*p == '\x01') kb_buf_adds(out, "<mark>"), p++;
-    else if (*p == '\x02') kb_buf_adds(out, "</mark>"), p++;
-  }
-}
-
-
-static int search_total(kb_index *ix, const char *fts, long long *total) {
-  sqlite3_stmt *st = kb_index_stmt(ix, ST_COUNT, "SELECT count(*) FROM fts WHERE fts MATCH ?");
+/* 1 when the FTS5 query matches some incident, 0 when none, -1 on error. */
+static int fts_matches_any(kb_index *ix, const char *fts) {
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_ANY, "SELECT 1 FROM fts WHERE fts MATCH ? LIMIT 1");
   if (!st) return -1;
   sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
+  int step = sqlite3_step(st);
+  sqlite3_reset(st);
+  return step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : -1;
+}
+
+/* The FTS5 query for the user's text. The last term is a prefix ("vmqc" while typing)
+ * unless it is already a whole word of the index: for a prefix longer than the prefix
+ * indexes (2 to 6 characters, see index.c) FTS5 merges the doclists of every completion
+ * before the first row comes out, which for a word in most incidents ("rollback*" at
+ * 100,000) costs 50-100 ms, while the whole word is one doclist, read only as far as
+ * needed. So "rollback" finds the word rollback, and "rollb" rollback and rollbacks. */
+static char *search_fts_query(kb_index *ix, const char *text, int *rc) {
+  char *q = kb_search_fts_query(text);
+  if (!q) return NULL;
+  size_t n = strlen(q);
+  q[n - 1] = '\0'; /* the same query without the final '*' */
+  int whole = fts_matches_any(ix, q);
+  if (whole < 0) *rc = -1;
+  if (whole != 1) q[n - 1] = '*';
+  return q;
+}
+
+/* How many incidents match: counted up to KB_SEARCH_COUNT_MAX (*more set beyond). */
+static int search_count(kb_index *ix, const char *fts, long long *total, bool *more) {
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_COUNT, "SELECT count(*) FROM (SELECT 1 FROM fts WHERE fts MATCH ? LIMIT ?)");
+  if (!st) return -1;
+  sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 2, KB_SEARCH_COUNT_MAX + 1);
   int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : -1;
-  if (rc == 0) *total = sqlite3_column_int64(st, 0);
+  if (rc == 0) {
+    *total = sqlite3_column_int64(st, 0);
+    *more = *total > KB_SEARCH_COUNT_MAX;
+    if (*more) *total = KB_SEARCH_COUNT_MAX;
+  }
   sqlite3_reset(st);
   return rc;
 }
 
-static int search_hits(kb_index *ix, const char *fts, int limit, int offset, kb_search *out) {
-  sqlite3_stmt *st = kb_index_stmt(ix, ST_HITS,
-      "SELECT ref_id, title, ref_url, ref_tags, snippet(fts, -1, char(1), char(2), '…', 16), rank, rowid"
-      " FROM fts WHERE fts MATCH ? ORDER BY rank LIMIT ? OFFSET ?");
+typedef struct ranked {
+  long long rowid;
+  double rank; /* bm25 as FTS5 gives it: lower is better */
+} ranked;
+
+static int ranked_cmp(const void *a, const void *b) {
+  const ranked *x = a, *y = b;
+  if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
+  return x->rowid < y->rowid ? -1 : x->rowid > y->rowid;
+}
+
+/* The window: the first KB_SEARCH_RANK_WINDOW matches in index order (rowid order, which
+ * is the site's order: newest first) with their bm25, sorted best first. FTS5's own
+ * ORDER BY rank scores every match before the first row comes out (100,000 at 100,000
+ * incidents for a common word, 150-550 ms); the window bounds that. *n may reach
+ * KB_SEARCH_RANK_WINDOW + 1: the extra row says that more match. Caller frees *out. */
+static int search_window(kb_index *ix, const char *fts, ranked **out, size_t *n) {
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_WINDOW, "SELECT rowid, rank FROM fts WHERE fts MATCH ? LIMIT ?");
+  *out = NULL;
+  *n = 0;
   if (!st) return -1;
-  const char *base = kb_index_base_url(ix);
   sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
-  sqlite3_bind_int(st, 2, limit);
-  sqlite3_bind_int(st, 3, offset);
-  if (!out->v) out->v = kb_xcalloc((size_t)limit, sizeof *out->v);
+  sqlite3_bind_int(st, 2, KB_SEARCH_RANK_WINDOW + 1);
+  size_t cap = 64;
+  ranked *v = kb_xmalloc(cap * sizeof *v);
   int step;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW && out->n < (size_t)limit) {
-    kb_search_hit *h = &out->v[out->n++];
-    h->id = kb_xstrdup((const char *)sqlite3_column_text(st, 0));
-    h->title = kb_xstrdup((const char *)sqlite3_column_text(st, 1));
-    h->url = kb_xasprintf("%s%s", base, (const char *)sqlite3_column_text(st, 2) + 1);
-    h->tags = kb_xstrdup(sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "[]");
-    kb_buf sn = KB_BUF_INIT;
-    snippet_html(sqlite3_column_text(st, 4) ? (const char *)sqlite3_column_text(st, 4) : "", &sn);
-    h->snippet = kb_buf_detach(&sn, NULL);
-    h->score = round(-sqlite3_column_double(st, 5) * 1000) / 1000;
-    h->rowid = sqlite3_column_int64(st, 6);
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == cap) v = kb_xrealloc(v, (cap *= 2) * sizeof *v);
+    v[(*n)++] = (ranked){sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1)};
   }
   sqlite3_reset(st);
+  size_t ranked_n = *n > KB_SEARCH_RANK_WINDOW ? KB_SEARCH_RANK_WINDOW : *n;
+  qsort(v, ranked_n, sizeof *v, ranked_cmp);
+  *out = v;
+  return step == SQLITE_DONE ? 0 : -1;
+}
+
+/* The matches at index-order positions [from, from + n) (past the window), with their
+ * bm25 (computed for the rows returned only: OFFSET skips rows before their columns). */
+static int search_past_window(kb_index *ix, const char *fts, long long from, int n, ranked *out, int *got) {
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_PAST, "SELECT rowid, rank FROM fts WHERE fts MATCH ? LIMIT ? OFFSET ?");
+  *got = 0;
+  if (!st) return -1;
+  sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 2, n);
+  sqlite3_bind_int64(st, 3, from);
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW && *got < n)
+    out[(*got)++] = (ranked){sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1)};
+  sqlite3_reset(st);
   return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : -1;
+}
+
+/* One hit's fields and snippet, by rowid (no MATCH: FTS5 reads the row and nothing
+ * else). 0, 1 when there is no such row (not expected: the hit came from the same
+ * index), -1 on error. */
+static int search_hit(kb_index *ix, const ranked *r, const kb_highlight_terms *terms, kb_search_hit *h) {
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_HIT,
+      "SELECT ref_id, title, ref_url, ref_tags, summary, body, stacks, identifiers FROM fts WHERE rowid = ?");
+  if (!st) return -1;
+  sqlite3_bind_int64(st, 1, r->rowid);
+  int step = sqlite3_step(st);
+  if (step == SQLITE_ROW) {
+    h->id = kb_xstrdup((const char *)sqlite3_column_text(st, 0));
+    h->title = kb_xstrdup((const char *)sqlite3_column_text(st, 1));
+    h->url = kb_xasprintf("%s%s", kb_index_base_url(ix), (const char *)sqlite3_column_text(st, 2) + 1);
+    h->tags = kb_xstrdup(sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "[]");
+    const char *texts[4];
+    for (int k = 0; k < 4; k++) texts[k] = (const char *)sqlite3_column_text(st, 4 + k);
+    h->snippet = kb_highlight_snippet(texts, 4, terms);
+    h->score = round(-r->rank * 1000) / 1000;
+    h->rowid = r->rowid;
+  }
+  sqlite3_reset(st);
+  return step == SQLITE_ROW ? 0 : step == SQLITE_DONE ? 1 : -1;
+}
+
+/* The page [offset, offset + limit) of the word matches: positions inside the window in
+ * bm25 order, positions past it (only when more than the window match) in index order. */
+static int search_hits(kb_index *ix, const char *fts, const char *text, int limit, int offset, kb_search *out) {
+  ranked *win;
+  size_t nwin;
+  int rc = search_window(ix, fts, &win, &nwin);
+  out->total = (long long)nwin;
+  if (rc == 0 && nwin > KB_SEARCH_RANK_WINDOW) rc = search_count(ix, fts, &out->total, &out->total_more);
+  ranked *page = kb_xcalloc((size_t)limit, sizeof *page);
+  int n = 0;
+  for (long long pos = offset; pos < offset + limit && pos < KB_SEARCH_RANK_WINDOW && pos < (long long)nwin; pos++)
+    page[n++] = win[pos];
+  if (rc == 0 && n < limit && offset + n >= KB_SEARCH_RANK_WINDOW && offset + n < out->total) {
+    int got;
+    rc = search_past_window(ix, fts, offset + n, limit - n, page + n, &got);
+    n += got;
+  }
+  kb_highlight_terms terms;
+  kb_highlight_terms_init(&terms, text);
+  if (!out->v) out->v = kb_xcalloc((size_t)limit, sizeof *out->v);
+  for (int i = 0; rc >= 0 && i < n; i++)
+    if ((rc = search_hit(ix, &page[i], &terms, &out->v[out->n])) == 0) out->n++;
+  if (rc > 0) rc = 0;
+  kb_highlight_terms_release(&terms);
+  free(page);
+  free(win);
+  return rc;
 }
 
 /* `"abc" "def"` for the trigram table: the terms of 3 bytes or more (shorter ones cannot
@@ -216,10 +322,10 @@ int kb_search_run(kb_index *ix, const char *text, int limit, int offset, kb_sear
   if (limit < 1) limit = 1;
   if (limit > KB_SEARCH_LIMIT_MAX) limit = KB_SEARCH_LIMIT_MAX;
   if (offset < 0) offset = 0;
-  char *fts = kb_search_fts_query(text);
+  int rc = 0;
+  char *fts = search_fts_query(ix, text, &rc);
   if (!fts) return 0;
-  int rc = search_total(ix, fts, &out->total);
-  if (rc == 0) rc = search_hits(ix, fts, limit, offset, out);
+  if (rc == 0) rc = search_hits(ix, fts, out->query, limit, offset, out);
   if (rc == 0 && offset == 0 && out->n < (size_t)limit && !terms_are_identifiers(ix, text))
     rc = search_names(ix, text, limit, out);
   if (rc) *err = kb_xasprintf("search: %s", sqlite3_errmsg(kb_index_db(ix)));
@@ -245,6 +351,7 @@ cJSON *kb_search_to_json(const kb_search *s) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "query", s->query ? s->query : "");
   cJSON_AddNumberToObject(o, "total", (double)s->total);
+  if (s->total_more) cJSON_AddBoolToObject(o, "total_more", true);
   cJSON *arr = cJSON_AddArrayToObject(o, "results");
   for (size_t i = 0; i < s->n; i++) {
     const kb_search_hit *h = &s->v[i];

@@ -4,6 +4,7 @@
 #define KB_SEARCH_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "index/reader.h"
@@ -11,6 +12,10 @@
 #define KB_SEARCH_MAX_QUERY 1024 /* bytes of query text used; the rest is ignored */
 #define KB_SEARCH_MAX_TERMS 32
 #define KB_SEARCH_LIMIT_MAX 100
+/* When more incidents match than this, bm25 ranks the first this many in index order
+ * (the site's order, newest first); the matches past them follow in index order. */
+#define KB_SEARCH_RANK_WINDOW 1000
+#define KB_SEARCH_COUNT_MAX 10000 /* matches counted; past it `total` stops, total_more set */
 
 typedef struct kb_search_hit {
   char *id, *title, *url;
@@ -23,6 +28,7 @@ typedef struct kb_search_hit {
 typedef struct kb_search {
   char *query;
   long long total;
+  bool total_more; /* more than `total` match (total == KB_SEARCH_COUNT_MAX) */
   kb_search_hit *v;
   size_t n;
 } kb_search;
@@ -32,14 +38,17 @@ typedef struct kb_search {
  * Returns NULL when the text has no searchable term. Caller frees. */
 char *kb_search_fts_query(const char *text);
 /* Run a search; 0, or -1 with *err (caller frees). An empty query gives 0 results.
- * Word matches come first (bm25); when they do not fill the first page, incidents whose
+ * Word matches come first, best first (bm25; past KB_SEARCH_RANK_WINDOW matches, see
+ * there), each with its snippet; the last term is a prefix unless it is a whole word of
+ * the index (see search.c). When they do not fill the first page, incidents whose
  * identifiers or frame names contain every term as a substring (trigram index) follow,
  * and `total` counts them too, unless every term is an identifier found whole ("KB2092730":
  * a word with a digit that the index has). The trigram lookup reads the most pages of any
  * query (every trigram's doclist), so it runs only when it can add something. */
 int kb_search_run(kb_index *ix, const char *text, int limit, int offset, kb_search *out, char **err);
 void kb_search_release(kb_search *s); /* accepts NULL */
-/* {"query", "total", "results": [{"id","title","url","snippet","score","tags"}]} */
+/* {"query", "total", "results": [{"id","title","url","snippet","score","tags"}]}, and
+ * "total_more": true when more than `total` incidents match. */
 cJSON *kb_search_to_json(const kb_search *s);
 
 #endif

@@ -1,0 +1,183 @@
+/* test_search.c - full-text search past its rank window, and the snippets and title
+ * marks (core/search/highlight.c), against a real index built by `kb build`.
+ *
+ * The site: 1,250 incidents, newest first in the index, every one holding the word
+ * "common"; one in seven says "rollbacks" where the others say "rollback"; the oldest
+ * holds "common" four times. More match "common" than the rank window holds
+ * (KB_SEARCH_RANK_WINDOW), so paging runs through the window (bm25 order) and past it
+ * (index order): every page together must give each match once. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness.h"
+#include "index/reader.h"
+#include "search/highlight.h"
+#include "search/search.h"
+#include "util/util.h"
+
+#define SITE_N 1250
+
+static char *site_dir;
+
+static void build_site(void) {
+  char *tmp = harness_tmpdir("search-site");
+  char *content = kb_path_join(tmp, "content");
+  site_dir = kb_path_join(tmp, "public");
+  CHECK(kb_mkdirs(content) == 0);
+  for (int i = 0; i < SITE_N; i++) {
+    char *name = kb_xasprintf("%s/inc-%04d.md", content, i);
+    /* dates one hour apart, incident 0 the newest: index order is i */
+    time_t when = 1719788400 - (time_t)i * 3600; /* 2024-06-30T23:00:00Z */
+    struct tm tm;
+    gmtime_r(&when, &tm);
+    char date[32];
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char *md = kb_xasprintf("---\ntitle: Incident %d\nid: inc-%04d\ndate: %s\n---\n"
+                            "The common path failed; the %s helped.%s\n",
+                            i, i, date, i % 7 == 3 ? "rollbacks" : "rollback",
+                            i == SITE_N - 1 ? " common common common" : "");
+    harness_write_file(name, md);
+    free(md);
+    free(name);
+  }
+  char *cmd = kb_xasprintf("'%s' build -q --content '%s' --templates '%s/templates' --out '%s'", harness_kb_binary(),
+                           content, harness_source_dir(), site_dir);
+  char *err = NULL;
+  if (harness_run_cmd(cmd, NULL, &err) != 0) harness_fail(__FILE__, __LINE__, "build failed: %s", err);
+  free(err);
+  free(cmd);
+  free(content);
+  free(tmp);
+}
+
+static kb_index *open_index(void) {
+  char *path = kb_path_join(site_dir, "kb.sqlite"), *err = NULL;
+  kb_index *ix = kb_index_open(path, &err);
+  if (!ix) harness_fail(__FILE__, __LINE__, "open: %s", err);
+  free(err);
+  free(path);
+  return ix;
+}
+
+static int id_number(const char *id) { return atoi(id + strlen("inc-")); }
+
+/* Pages of 100 from offset 0 to the end: each match once; inside the window, scores
+ * never rise; past it, index order (the incident's number). */
+static void test_pages_through_and_past_the_window(void) {
+  kb_index *ix = open_index();
+  if (!ix) return;
+  static bool seen[SITE_N];
+  int count = 0, past_prev = -1;
+  double prev_score = 1e300;
+  for (int offset = 0; offset < SITE_N + 100; offset += 100) {
+    kb_search s;
+    char *err = NULL;
+    CHECK(kb_search_run(ix, "common", 100, offset, &s, &err) == 0);
+    CHECK(s.total == SITE_N && !s.total_more);
+    for (size_t i = 0; i < s.n; i++) {
+      int k = id_number(s.v[i].id), pos = offset + (int)i;
+      if (k < 0 || k >= SITE_N || seen[k]) harness_fail(__FILE__, __LINE__, "offset %d: %s again or unknown", pos, s.v[i].id);
+      else seen[k] = true;
+      count++;
+      if (pos < KB_SEARCH_RANK_WINDOW) {
+        CHECK(s.v[i].score <= prev_score);
+        prev_score = s.v[i].score;
+        CHECK(k < KB_SEARCH_RANK_WINDOW); /* the window holds the newest matches */
+      } else {
+        CHECK(k > past_prev);
+        past_prev = k;
+      }
+    }
+    kb_search_release(&s);
+    free(err);
+  }
+  CHECK(count == SITE_N);
+  kb_index_close(ix);
+}
+
+/* "rollback" is a whole word of the index: the word only. "rollb" is not: a prefix. */
+static void test_whole_word_is_not_a_prefix(void) {
+  kb_index *ix = open_index();
+  if (!ix) return;
+  int with_s = 0;
+  for (int i = 0; i < SITE_N; i++) with_s += i % 7 == 3;
+  kb_search s;
+  char *err = NULL;
+  CHECK(kb_search_run(ix, "rollback", 10, 0, &s, &err) == 0);
+  CHECK(s.total == SITE_N - with_s);
+  kb_search_release(&s);
+  CHECK(kb_search_run(ix, "rollbacks", 10, 0, &s, &err) == 0);
+  CHECK(s.total == with_s);
+  kb_search_release(&s);
+  CHECK(kb_search_run(ix, "rollb", 10, 0, &s, &err) == 0);
+  CHECK(s.total == SITE_N);
+  kb_search_release(&s);
+  CHECK(kb_search_run(ix, "path rollbac", 10, 0, &s, &err) == 0); /* a 7-letter prefix: past the prefix indexes */
+  CHECK(s.total == SITE_N);
+  if (s.n) CHECK_CONTAINS(s.v[0].snippet, "<mark>rollbac</mark>");
+  kb_search_release(&s);
+  free(err);
+  kb_index_close(ix);
+}
+
+static char *snippet(const char *query, const char *a, const char *b) {
+  kb_highlight_terms t;
+  kb_highlight_terms_init(&t, query);
+  const char *texts[] = {a, b};
+  char *s = kb_highlight_snippet(texts, 2, &t);
+  kb_highlight_terms_release(&t);
+  return s;
+}
+
+static void test_snippets(void) {
+  char *s = snippet("disk full", "Nothing here.", "w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 w13 w14 w15 w16 w17 w18 w19 w20 "
+                                                  "disk w22 w23 w24 full w26 w27 w28 w29 w30 w31 w32 w33 w34 w35 w36 w37");
+  /* the window with both terms, moved back for context, cut on both sides */
+  CHECK_CONTAINS(s, "<mark>disk</mark> w22 w23 w24 <mark>full</mark>");
+  CHECK(strncmp(s, "…", strlen("…")) == 0);
+  CHECK(strcmp(s + strlen(s) - strlen("…"), "…") == 0);
+  free(s);
+  /* more distinct terms win over more hits; the earlier text wins a tie */
+  s = snippet("disk full", "disk disk disk", "disk full");
+  CHECK_STR(s, "<mark>disk</mark> <mark>full</mark>");
+  free(s);
+  s = snippet("disk", "a disk", "the disk");
+  CHECK_STR(s, "a <mark>disk</mark>");
+  free(s);
+  /* no term anywhere: the first words of the first text that has any */
+  s = snippet("absent", NULL, "First words of the body.");
+  CHECK_STR(s, "First words of the body.");
+  free(s);
+  /* escaped before marking; case folded for ASCII; short terms only at a word's start */
+  s = snippet("script ab", "x <SCRIPT>alert(1)</script> abc cab", NULL);
+  CHECK_STR(s, "x &lt;<mark>SCRIPT</mark>&gt;alert(1)&lt;/<mark>script</mark>&gt; <mark>ab</mark>c cab");
+  free(s);
+  /* one word of 100 KB: the snippet stays small and ends on a whole UTF-8 character */
+  size_t big = 100000;
+  char *blob = kb_xmalloc(big + 1);
+  for (size_t i = 0; i < big; i += 2) memcpy(blob + i, "\xc3\xa9", 2);
+  blob[big] = '\0';
+  s = snippet("zz", blob, NULL);
+  CHECK(strlen(s) < 1024);
+  size_t n = strlen(s) - strlen("…");
+  CHECK(n % 2 == 0 && strcmp(s + n, "…") == 0);
+  free(s);
+  free(blob);
+  kb_highlight_terms t;
+  kb_highlight_terms_init(&t, "vmqc \"<b>\"");
+  char *h = kb_highlight_html("MsLbfoProvider!vmqcGetFirstMappedMNic <b>", &t);
+  CHECK_STR(h, "MsLbfoProvider!<mark>vmqc</mark>GetFirstMappedMNic &lt;<mark>b</mark>&gt;");
+  free(h);
+  kb_highlight_terms_release(&t);
+}
+
+int main(void) {
+  RUN(test_snippets);
+  build_site();
+  RUN(test_pages_through_and_past_the_window);
+  RUN(test_whole_word_is_not_a_prefix);
+  free(site_dir);
+  return harness_done();
+}

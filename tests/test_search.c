@@ -5,7 +5,8 @@
  * "common"; one in seven says "rollbacks" where the others say "rollback"; the oldest
  * holds "common" four times. More match "common" than the rank window holds
  * (KB_SEARCH_RANK_WINDOW), so paging runs through the window (bm25 order) and past it
- * (index order): every page together must give each match once. */
+ * (index order): every page together must give each match once. Two older incidents
+ * carry Java stacks, for the part-of-a-name lookup. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,20 @@ static void build_site(void) {
                             "The common path failed; the %s helped.%s\n",
                             i, i, date, i % 7 == 3 ? "rollbacks" : "rollback",
                             i == SITE_N - 1 ? " common common common" : "");
+    harness_write_file(name, md);
+    free(md);
+    free(name);
+  }
+  /* two incidents with stacks: names for the part-of-a-name lookup */
+  const char *java = "---\ntitle: %s\nid: %s\ndate: 2020-01-0%dT00:00:00Z\n---\nA trace.\n\n```text\n"
+                     "com.example.PoolExhaustedException: pool exhausted\n"
+                     "\tat com.example.pool.ConnectionPool.borrowFromShard(ConnectionPool.java:212)\n"
+                     "\tat com.example.orders.%s(OrderRepository.java:41)\n"
+                     "\tat com.example.web.Dispatcher.invoke(Dispatcher.java:120)\n```\n";
+  const char *who[][2] = {{"names-a", "OrderRepository.loadArchivedOrders"}, {"names-b", "OrderRepository.storeInvoice"}};
+  for (int i = 0; i < 2; i++) {
+    char *name = kb_xasprintf("%s/%s.md", content, who[i][0]);
+    char *md = kb_xasprintf(java, who[i][0], who[i][0], i + 1, who[i][1]);
     harness_write_file(name, md);
     free(md);
     free(name);
@@ -122,6 +137,35 @@ static void test_whole_word_is_not_a_prefix(void) {
   kb_index_close(ix);
 }
 
+static bool has_id(const kb_search *s, const char *id) {
+  for (size_t i = 0; i < s->n; i++)
+    if (strcmp(s->v[i].id, id) == 0) return true;
+  return false;
+}
+
+/* Parts of names (the trigram table over the index's distinct names): each term must be
+ * inside some name of the incident, not necessarily the same one. */
+static void test_parts_of_names(void) {
+  kb_index *ix = open_index();
+  if (!ix) return;
+  kb_search s;
+  char *err = NULL;
+  CHECK(kb_search_run(ix, "FromShard", 10, 0, &s, &err) == 0);
+  CHECK(s.n == 2 && has_id(&s, "names-a") && has_id(&s, "names-b"));
+  kb_search_release(&s);
+  CHECK(kb_search_run(ix, "FromShard ArchivedOrd", 10, 0, &s, &err) == 0); /* two names of names-a */
+  CHECK(s.n == 1 && has_id(&s, "names-a"));
+  kb_search_release(&s);
+  CHECK(kb_search_run(ix, "archivedord storeinv", 10, 0, &s, &err) == 0); /* in no one incident */
+  CHECK(s.n == 0 && s.total == 0);
+  kb_search_release(&s);
+  CHECK(kb_search_run(ix, "PoolExhausted", 10, 0, &s, &err) == 0); /* part of an identifier */
+  CHECK(s.n == 2);
+  kb_search_release(&s);
+  free(err);
+  kb_index_close(ix);
+}
+
 static char *snippet(const char *query, const char *a, const char *b) {
   kb_highlight_terms t;
   kb_highlight_terms_init(&t, query);
@@ -178,6 +222,7 @@ int main(void) {
   build_site();
   RUN(test_pages_through_and_past_the_window);
   RUN(test_whole_word_is_not_a_prefix);
+  RUN(test_parts_of_names);
   free(site_dir);
   return harness_done();
 }

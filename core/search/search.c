@@ -42,17 +42,23 @@ static const char *next_term(const char *text, size_t len, size_t *at, size_t *n
   return i > s ? text + s : NULL;
 }
 
+/* One term as an FTS5 string: "a""b" for a"b. */
+static void quote_one(const char *t, size_t n, kb_buf *q) {
+  kb_buf_addc(q, '"');
+  for (size_t k = 0; k < n; k++) {
+    if (t[k] == '"') kb_buf_addc(q, '"');
+    kb_buf_addc(q, t[k]);
+  }
+  kb_buf_addc(q, '"');
+}
+
 static int quote_terms(const char *text, size_t min_len, kb_buf *q) {
   size_t len = strnlen(text, KB_SEARCH_MAX_QUERY), at = 0, n;
   int terms = 0;
   for (const char *t; terms < KB_SEARCH_MAX_TERMS && (t = next_term(text, len, &at, &n));) {
     if (n < min_len || !has_word_char(t, n)) continue;
-    kb_buf_adds(q, terms++ ? " \"" : "\"");
-    for (size_t k = 0; k < n; k++) {
-      if (t[k] == '"') kb_buf_addc(q, '"');
-      kb_buf_addc(q, t[k]);
-    }
-    kb_buf_addc(q, '"');
+    if (terms++) kb_buf_addc(q, ' ');
+    quote_one(t, n, q);
   }
   return terms;
 }
@@ -216,17 +222,6 @@ static int search_hits(kb_index *ix, const char *fts, const char *text, int limi
   return rc;
 }
 
-/* `"abc" "def"` for the trigram table: the terms of 3 bytes or more (shorter ones cannot
- * be looked up by trigrams), quotes doubled. NULL when there is none. */
-static char *names_query(const char *text) {
-  kb_buf q = KB_BUF_INIT;
-  if (!quote_terms(text, 3, &q)) {
-    kb_buf_release(&q);
-    return NULL;
-  }
-  return kb_buf_detach(&q, NULL);
-}
-
 static bool has_rowid(const kb_search *s, long long rowid) {
   for (size_t i = 0; i < s->n; i++)
     if (s->v[i].rowid == rowid) return true;
@@ -254,30 +249,93 @@ static int names_hit(kb_index *ix, long long rowid, const char *base, kb_search_
   return rc;
 }
 
-/* Part-of-a-name matches (trigram index) after the word matches (the caller runs it
- * when they leave room on the first page). */
+/* A sorted set of incident rowids. */
+typedef struct rowset {
+  long long *v;
+  size_t n, cap;
+} rowset;
+
+static void rowset_add(rowset *r, long long id) {
+  if (r->n == r->cap) r->v = kb_xrealloc(r->v, (r->cap = r->cap ? 2 * r->cap : 256) * sizeof *r->v);
+  r->v[r->n++] = id;
+}
+
+static int ll_cmp(const void *a, const void *b) {
+  long long x = *(const long long *)a, y = *(const long long *)b;
+  return (x > y) - (x < y);
+}
+
+static void rowset_sort_unique(rowset *r) {
+  if (r->n) qsort(r->v, r->n, sizeof *r->v, ll_cmp);
+  size_t k = 0;
+  for (size_t i = 0; i < r->n; i++)
+    if (!k || r->v[i] != r->v[k - 1]) r->v[k++] = r->v[i];
+  r->n = k;
+}
+
+/* Keep in r only what `other` has too (both sorted). */
+static void rowset_intersect(rowset *r, const rowset *other) {
+  size_t k = 0, j = 0;
+  for (size_t i = 0; i < r->n; i++) {
+    while (j < other->n && other->v[j] < r->v[i]) j++;
+    if (j < other->n && other->v[j] == r->v[i]) r->v[k++] = r->v[i];
+  }
+  r->n = k;
+}
+
+#define NAMES_PER_TERM 500      /* names read for one term of the query */
+#define NAMES_MAX_INCIDENTS 20000 /* incidents read from their postings, per term */
+#define NAMES_MAX_HITS 200      /* incidents found by part of a name, at most */
+
+/* The incidents that have a name containing the term (trigram lookup, then each name's
+ * postings), sorted. Bounded: a term inside thousands of names ("Exception") reads the
+ * first NAMES_PER_TERM of them. */
+static int term_incidents(kb_index *ix, const char *t, size_t n, rowset *out) {
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_NAMES,
+      "SELECT n.postings FROM fts_names f JOIN names n ON n.rowid = f.rowid WHERE fts_names MATCH ? LIMIT ?");
+  if (!st) return -1;
+  kb_buf q = KB_BUF_INIT;
+  quote_one(t, n, &q);
+  sqlite3_bind_text(st, 1, q.ptr, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 2, NAMES_PER_TERM);
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW && out->n < NAMES_MAX_INCIDENTS) {
+    const unsigned char *p = sqlite3_column_blob(st, 0), *end = p ? p + sqlite3_column_bytes(st, 0) : p;
+    long long id = 0;
+    while (out->n < NAMES_MAX_INCIDENTS && kb_postings_next(&p, end, &id)) rowset_add(out, id);
+  }
+  sqlite3_reset(st);
+  kb_buf_release(&q);
+  rowset_sort_unique(out);
+  return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : -1;
+}
+
+/* Part-of-a-name matches after the word matches (the caller runs it when they leave room
+ * on the first page): incidents with, for every term of 3 bytes or more, a name that
+ * contains it (not necessarily the same name). The newest NAMES_MAX_HITS count. */
 static int search_names(kb_index *ix, const char *text, int limit, kb_search *out) {
-  char *q = names_query(text);
-  if (!q) return 0;
-  sqlite3_stmt *st = kb_index_stmt(ix, ST_NAMES, "SELECT rowid FROM fts_names WHERE fts_names MATCH ? LIMIT 200");
-  if (!st) {
-    free(q);
-    return -1;
+  size_t len = strnlen(text, KB_SEARCH_MAX_QUERY), at = 0, n;
+  rowset all = {0};
+  int rc = 0, terms = 0;
+  for (const char *t; rc == 0 && terms < KB_SEARCH_MAX_TERMS && (t = next_term(text, len, &at, &n));) {
+    if (n < 3 || !has_word_char(t, n)) continue;
+    rowset one = {0};
+    rc = term_incidents(ix, t, n, &one);
+    if (terms++) {
+      rowset_intersect(&all, &one);
+      free(one.v);
+    } else {
+      all = one;
+    }
+    if (all.n == 0) break;
   }
   const char *base = kb_index_base_url(ix);
-  long long rows[200];
-  size_t nrows = 0;
-  sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
-  int step;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW && nrows < 200) rows[nrows++] = sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
-  int rc = step == SQLITE_ROW || step == SQLITE_DONE ? 0 : -1;
-  for (size_t i = 0; rc == 0 && i < nrows; i++) {
-    if (has_rowid(out, rows[i])) continue;
+  for (size_t i = 0; rc == 0 && i < all.n && i < NAMES_MAX_HITS; i++) {
+    if (has_rowid(out, all.v[i])) continue;
     out->total++;
-    if ((int)out->n < limit && names_hit(ix, rows[i], base, &out->v[out->n]) == 0) out->n++;
+    if ((int)out->n < limit && names_hit(ix, all.v[i], base, &out->v[out->n]) == 0) out->n++;
   }
-  free(q);
+  free(all.v);
   return rc;
 }
 

@@ -4,7 +4,7 @@
  * The site: 1,250 incidents, newest first in the index, every one holding the word
  * "common"; one in seven says "rollbacks" where the others say "rollback"; the oldest
  * holds "common" four times. More match "common" than the rank window holds
- * (KB_SEARCH_RANK_WINDOW), so paging runs through the window (bm25 order) and past it
+ * (KB_SEARCH_RANK_BUDGET for one word), so paging runs through the window (bm25 order) and past it
  * (index order): every page together must give each match once. Two older incidents
  * carry Java stacks, for the part-of-a-name lookup. */
 #include <stdio.h>
@@ -96,10 +96,11 @@ static void test_pages_through_and_past_the_window(void) {
       if (k < 0 || k >= SITE_N || seen[k]) harness_fail(__FILE__, __LINE__, "offset %d: %s again or unknown", pos, s.v[i].id);
       else seen[k] = true;
       count++;
-      if (pos < KB_SEARCH_RANK_WINDOW) {
+      CHECK(s.ranked == KB_SEARCH_RANK_BUDGET);
+      if (pos < (int)s.ranked) {
         CHECK(s.v[i].score <= prev_score);
         prev_score = s.v[i].score;
-        CHECK(k < KB_SEARCH_RANK_WINDOW); /* the window holds the newest matches */
+        CHECK(k < (int)s.ranked); /* the window holds the newest matches */
       } else {
         CHECK(k > past_prev);
         past_prev = k;
@@ -109,6 +110,12 @@ static void test_pages_through_and_past_the_window(void) {
     free(err);
   }
   CHECK(count == SITE_N);
+  kb_search s; /* three words: the window shrinks to a third */
+  char *err = NULL;
+  CHECK(kb_search_run(ix, "common path failed", 10, 0, &s, &err) == 0);
+  CHECK(s.total == SITE_N && s.ranked == KB_SEARCH_RANK_BUDGET / 3 && s.n == 10);
+  kb_search_release(&s);
+  free(err);
   kb_index_close(ix);
 }
 

@@ -135,6 +135,13 @@ kb_index *kb_index_open(const char *path, char **err) {
     kb_index_close(ix);
     return NULL;
   }
+  /* Read pages through a memory map instead of a pread() each: a search of three common
+   * words at 100,000 incidents read ~1,000 pages, and the system calls cost more than
+   * the reading. Safe because the file is never written once
+   * published: a build renames a new file over it, which leaves this mapping whole. */
+#ifndef __wasi__
+  sqlite3_exec(ix->db, "PRAGMA mmap_size=2147418112", NULL, NULL, NULL);
+#endif
   return ix;
 }
 

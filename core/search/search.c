@@ -5,7 +5,7 @@
  * the hit's stored text and escaped before <mark> goes in (highlight.c): the document
  * text can never inject markup.
  *
- * Cost is bounded whatever the query: at most KB_SEARCH_RANK_WINDOW matches are scored,
+ * Cost is bounded whatever the query: at most KB_SEARCH_RANK_BUDGET matches x terms are scored,
  * KB_SEARCH_COUNT_MAX counted, and only the page's hits are read back; the one unbounded
  * read left is a last-term prefix longer than the prefix indexes (see search_fts_query). */
 #include "search/search.h"
@@ -63,14 +63,19 @@ static int quote_terms(const char *text, size_t min_len, kb_buf *q) {
   return terms;
 }
 
-char *kb_search_fts_query(const char *text) {
+static char *fts_query(const char *text, int *nterms) {
   kb_buf q = KB_BUF_INIT;
-  if (!quote_terms(text, 1, &q)) {
+  if (!(*nterms = quote_terms(text, 1, &q))) {
     kb_buf_release(&q);
     return NULL;
   }
   kb_buf_addc(&q, '*');
   return kb_buf_detach(&q, NULL);
+}
+
+char *kb_search_fts_query(const char *text) {
+  int nterms;
+  return fts_query(text, &nterms);
 }
 
 /* 1 when the FTS5 query matches some incident, 0 when none, -1 on error. */
@@ -89,8 +94,8 @@ static int fts_matches_any(kb_index *ix, const char *fts) {
  * before the first row comes out, which for a word in most incidents ("rollback*" at
  * 100,000) costs 50-100 ms, while the whole word is one doclist, read only as far as
  * needed. So "rollback" finds the word rollback, and "rollb" rollback and rollbacks. */
-static char *search_fts_query(kb_index *ix, const char *text, int *rc) {
-  char *q = kb_search_fts_query(text);
+static char *search_fts_query(kb_index *ix, const char *text, int *nterms, int *rc) {
+  char *q = fts_query(text, nterms);
   if (!q) return NULL;
   size_t n = strlen(q);
   q[n - 1] = '\0'; /* the same query without the final '*' */
@@ -127,18 +132,18 @@ static int ranked_cmp(const void *a, const void *b) {
   return x->rowid < y->rowid ? -1 : x->rowid > y->rowid;
 }
 
-/* The window: the first KB_SEARCH_RANK_WINDOW matches in index order (rowid order, which
- * is the site's order: newest first) with their bm25, sorted best first. FTS5's own
- * ORDER BY rank scores every match before the first row comes out (100,000 at 100,000
- * incidents for a common word, 150-550 ms); the window bounds that. *n may reach
- * KB_SEARCH_RANK_WINDOW + 1: the extra row says that more match. Caller frees *out. */
-static int search_window(kb_index *ix, const char *fts, ranked **out, size_t *n) {
+/* The window: the first `window` matches in index order (rowid order, which is the site's
+ * order: newest first) with their bm25, sorted best first. FTS5's own ORDER BY rank
+ * scores every match before the first row comes out (100,000 at 100,000 incidents for a
+ * common word, 150-550 ms); the window bounds that. *n may reach window + 1: the extra
+ * row says that more match. Caller frees *out. */
+static int search_window(kb_index *ix, const char *fts, size_t window, ranked **out, size_t *n) {
   sqlite3_stmt *st = kb_index_stmt(ix, ST_WINDOW, "SELECT rowid, rank FROM fts WHERE fts MATCH ? LIMIT ?");
   *out = NULL;
   *n = 0;
   if (!st) return -1;
   sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
-  sqlite3_bind_int(st, 2, KB_SEARCH_RANK_WINDOW + 1);
+  sqlite3_bind_int(st, 2, (int)window + 1);
   size_t cap = 64;
   ranked *v = kb_xmalloc(cap * sizeof *v);
   int step;
@@ -147,7 +152,7 @@ static int search_window(kb_index *ix, const char *fts, ranked **out, size_t *n)
     v[(*n)++] = (ranked){sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1)};
   }
   sqlite3_reset(st);
-  size_t ranked_n = *n > KB_SEARCH_RANK_WINDOW ? KB_SEARCH_RANK_WINDOW : *n;
+  size_t ranked_n = *n > window ? window : *n;
   qsort(v, ranked_n, sizeof *v, ranked_cmp);
   *out = v;
   return step == SQLITE_DONE ? 0 : -1;
@@ -195,17 +200,19 @@ static int search_hit(kb_index *ix, const ranked *r, const kb_highlight_terms *t
 
 /* The page [offset, offset + limit) of the word matches: positions inside the window in
  * bm25 order, positions past it (only when more than the window match) in index order. */
-static int search_hits(kb_index *ix, const char *fts, const char *text, int limit, int offset, kb_search *out) {
+static int search_hits(kb_index *ix, const char *fts, int nterms, const char *text, int limit, int offset,
+                       kb_search *out) {
   ranked *win;
-  size_t nwin;
-  int rc = search_window(ix, fts, &win, &nwin);
+  size_t nwin, window = (size_t)(KB_SEARCH_RANK_BUDGET / nterms);
+  if (window < KB_SEARCH_RANK_MIN) window = KB_SEARCH_RANK_MIN;
+  int rc = search_window(ix, fts, window, &win, &nwin);
   out->total = (long long)nwin;
-  if (rc == 0 && nwin > KB_SEARCH_RANK_WINDOW) rc = search_count(ix, fts, &out->total, &out->total_more);
+  out->ranked = nwin > window ? window : nwin;
+  if (rc == 0 && nwin > window) rc = search_count(ix, fts, &out->total, &out->total_more);
   ranked *page = kb_xcalloc((size_t)limit, sizeof *page);
   int n = 0;
-  for (long long pos = offset; pos < offset + limit && pos < KB_SEARCH_RANK_WINDOW && pos < (long long)nwin; pos++)
-    page[n++] = win[pos];
-  if (rc == 0 && n < limit && offset + n >= KB_SEARCH_RANK_WINDOW && offset + n < out->total) {
+  for (long long pos = offset; pos < offset + limit && pos < (long long)out->ranked; pos++) page[n++] = win[pos];
+  if (rc == 0 && n < limit && offset + n >= (long long)out->ranked && offset + n < out->total) {
     int got;
     rc = search_past_window(ix, fts, offset + n, limit - n, page + n, &got);
     n += got;
@@ -380,10 +387,10 @@ int kb_search_run(kb_index *ix, const char *text, int limit, int offset, kb_sear
   if (limit < 1) limit = 1;
   if (limit > KB_SEARCH_LIMIT_MAX) limit = KB_SEARCH_LIMIT_MAX;
   if (offset < 0) offset = 0;
-  int rc = 0;
-  char *fts = search_fts_query(ix, text, &rc);
+  int rc = 0, nterms = 0;
+  char *fts = search_fts_query(ix, text, &nterms, &rc);
   if (!fts) return 0;
-  if (rc == 0) rc = search_hits(ix, fts, out->query, limit, offset, out);
+  if (rc == 0) rc = search_hits(ix, fts, nterms, out->query, limit, offset, out);
   if (rc == 0 && offset == 0 && out->n < (size_t)limit && !terms_are_identifiers(ix, text))
     rc = search_names(ix, text, limit, out);
   if (rc) *err = kb_xasprintf("search: %s", sqlite3_errmsg(kb_index_db(ix)));

@@ -12,9 +12,13 @@
 #define KB_SEARCH_MAX_QUERY 1024 /* bytes of query text used; the rest is ignored */
 #define KB_SEARCH_MAX_TERMS 32
 #define KB_SEARCH_LIMIT_MAX 100
-/* When more incidents match than this, bm25 ranks the first this many in index order
- * (the site's order, newest first); the matches past them follow in index order. */
-#define KB_SEARCH_RANK_WINDOW 1000
+/* bm25 costs per match and per term of the query (at 100,000 synthetic incidents, whose
+ * text repeats common words: 4 us a match for one word, 20 us for three). When more
+ * incidents match than KB_SEARCH_RANK_BUDGET / terms (at least KB_SEARCH_RANK_MIN), bm25
+ * ranks that many, the first in index order (the site's order, newest first); the
+ * matches past them follow in index order. */
+#define KB_SEARCH_RANK_BUDGET 1000
+#define KB_SEARCH_RANK_MIN 100
 #define KB_SEARCH_COUNT_MAX 10000 /* matches counted; past it `total` stops, total_more set */
 
 typedef struct kb_search_hit {
@@ -29,6 +33,7 @@ typedef struct kb_search {
   char *query;
   long long total;
   bool total_more; /* more than `total` match (total == KB_SEARCH_COUNT_MAX) */
+  size_t ranked;   /* the first `ranked` word matches are in bm25 order; the rest in index order */
   kb_search_hit *v;
   size_t n;
 } kb_search;
@@ -38,8 +43,8 @@ typedef struct kb_search {
  * Returns NULL when the text has no searchable term. Caller frees. */
 char *kb_search_fts_query(const char *text);
 /* Run a search; 0, or -1 with *err (caller frees). An empty query gives 0 results.
- * Word matches come first, best first (bm25; past KB_SEARCH_RANK_WINDOW matches, see
- * there), each with its snippet; the last term is a prefix unless it is a whole word of
+ * Word matches come first, best first (bm25; past KB_SEARCH_RANK_BUDGET / terms matches,
+ * see there), each with its snippet; the last term is a prefix unless it is a whole word of
  * the index (see search.c). When they do not fill the first page, incidents whose
  * identifiers or frame names contain every term as a substring (trigram index) follow,
  * and `total` counts them too, unless every term is an identifier found whole ("KB2092730":

@@ -57,24 +57,12 @@ static void build_site(void) {
     free(md);
     free(name);
   }
-  char *cmd = kb_xasprintf("'%s' build -q --content '%s' --templates '%s/templates' --out '%s'", harness_kb_binary(),
-                           content, harness_source_dir(), site_dir);
-  char *err = NULL;
-  if (harness_run_cmd(cmd, NULL, &err) != 0) harness_fail(__FILE__, __LINE__, "build failed: %s", err);
-  free(err);
-  free(cmd);
+  harness_kb_build(content, site_dir);
   free(content);
   free(tmp);
 }
 
-static kb_index *open_index(void) {
-  char *path = kb_path_join(site_dir, "kb.sqlite"), *err = NULL;
-  kb_index *ix = kb_index_open(path, &err);
-  if (!ix) harness_fail(__FILE__, __LINE__, "open: %s", err);
-  free(err);
-  free(path);
-  return ix;
-}
+static kb_index *open_index(void) { return harness_index_open(site_dir); }
 
 static int id_number(const char *id) { return atoi(id + strlen("inc-")); }
 

@@ -1,6 +1,9 @@
 /* harness.c - see harness.h. */
 #include "harness.h"
 
+#include "index/reader.h"
+#include "util/util.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,5 +111,25 @@ int harness_run_cmd(const char *cmd, char **out, char **err) {
   free(o);
   free(e);
   free(dir);
+  return rc;
+}
+
+struct kb_index *harness_index_open(const char *site_dir) {
+  char *path = kb_path_join(site_dir, "kb.sqlite"), *err = NULL;
+  kb_index *ix = kb_index_open(path, &err);
+  if (!ix) harness_fail(__FILE__, __LINE__, "open %s: %s", path, err);
+  free(err);
+  free(path);
+  return ix;
+}
+
+int harness_kb_build(const char *content, const char *site_dir) {
+  char *cmd = kb_xasprintf("'%s' build -q --content '%s' --templates '%s/templates' --out '%s'", harness_kb_binary(),
+                           content, harness_source_dir(), site_dir);
+  char *err = NULL;
+  int rc = harness_run_cmd(cmd, NULL, &err) == 0 ? 0 : -1;
+  if (rc) harness_fail(__FILE__, __LINE__, "kb build %s failed: %s", content, err ? err : "");
+  free(err);
+  free(cmd);
   return rc;
 }

@@ -33,6 +33,12 @@ char *harness_read_file(const char *path, size_t *len);
 void harness_write_file(const char *path, const char *text);
 /* Run a shell command; capture stdout and stderr (each may be NULL). Returns exit status. */
 int harness_run_cmd(const char *cmd, char **out, char **err);
+/* `kb build -q` of `content` into `site_dir` with the repository's templates; 0, or -1
+ * with the test failed and kb's messages shown. */
+int harness_kb_build(const char *content, const char *site_dir);
+/* Open the index of a built site (`site_dir`/kb.sqlite); NULL, with the test failed, when
+ * it cannot be opened. Returns a kb_index * (index/reader.h); caller closes. */
+struct kb_index *harness_index_open(const char *site_dir);
 
 #define CHECK(cond)                                                                      \
   do {                                                                                   \

@@ -89,7 +89,7 @@ static int fts_matches_any(kb_index *ix, const char *fts) {
 }
 
 /* The FTS5 query for the user's text. The last term is a prefix ("vmqc" while typing)
- * unless it is already a whole word of the index: for a prefix longer than the prefix
+ * unless the query already matches with it as a whole word: for a prefix longer than the prefix
  * indexes (2 to 6 characters, see index.c) FTS5 merges the doclists of every completion
  * before the first row comes out, which for a word in most incidents ("rollback*" at
  * 100,000) costs 50-100 ms, while the whole word is one doclist, read only as far as

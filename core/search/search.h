@@ -44,8 +44,8 @@ typedef struct kb_search {
 char *kb_search_fts_query(const char *text);
 /* Run a search; 0, or -1 with *err (caller frees). An empty query gives 0 results.
  * Word matches come first, best first (bm25; past KB_SEARCH_RANK_BUDGET / terms matches,
- * see there), each with its snippet; the last term is a prefix unless it is a whole word of
- * the index (see search.c). When they do not fill the first page, incidents whose
+ * see there), each with its snippet; the last term is a prefix unless the query already
+ * matches with it as a whole word (see search.c). When they do not fill the first page, incidents whose
  * identifiers or frame names contain every term as a substring (trigram index) follow,
  * and `total` counts them too, unless every term is an identifier found whole ("KB2092730":
  * a word with a digit that the index has). The trigram lookup reads the most pages of any

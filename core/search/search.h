@@ -45,11 +45,11 @@ char *kb_search_fts_query(const char *text);
 /* Run a search; 0, or -1 with *err (caller frees). An empty query gives 0 results.
  * Word matches come first, best first (bm25; past KB_SEARCH_RANK_BUDGET / terms matches,
  * see there), each with its snippet; the last term is a prefix unless the query already
- * matches with it as a whole word (see search.c). When they do not fill the first page, incidents whose
- * identifiers or frame names contain every term as a substring (trigram index) follow,
- * and `total` counts them too, unless every term is an identifier found whole ("KB2092730":
- * a word with a digit that the index has). The trigram lookup reads the most pages of any
- * query (every trigram's doclist), so it runs only when it can add something. */
+ * matches with it as a whole word (see search.c). When they do not fill the first page,
+ * incidents with names (identifiers, modules, functions) that contain every term as a
+ * substring (trigram index over the distinct names) follow, and `total` counts them too,
+ * unless every term is an identifier found whole ("KB2092730": a word with a digit that
+ * the index has): their part-of-a-name matches would repeat the word matches. */
 int kb_search_run(kb_index *ix, const char *text, int limit, int offset, kb_search *out, char **err);
 void kb_search_release(kb_search *s); /* accepts NULL */
 /* {"query", "total", "results": [{"id","title","url","snippet","score","tags"}]}, and

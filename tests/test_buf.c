@@ -76,6 +76,11 @@ static void test_varint(void) {
   const unsigned char endless[11] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
   p = endless;
   CHECK(!kb_varint_get(&p, endless + sizeof endless, &v));
+  /* the raw encoder the buffer's is made of: 1 byte for 0..127, KB_VARINT_MAX at most */
+  unsigned char raw[KB_VARINT_MAX];
+  CHECK(kb_varint_put(raw, 127) == 1 && raw[0] == 127);
+  CHECK(kb_varint_put(raw, 300) == 2 && raw[0] == 0xAC && raw[1] == 0x02);
+  CHECK(kb_varint_put(raw, UINT64_MAX) == KB_VARINT_MAX);
   kb_buf_release(&b);
 }
 

@@ -28,8 +28,9 @@ sqlite3_stmt *kb_index_stmt(kb_index *ix, int slot, const char *sql);
 enum { KB_INDEX_STMT_SLOTS = 32 };
 
 /* In how many incidents the word index (fts) has `word` (n bytes of ASCII letters,
- * digits and '_', compared as unicode61 folds them); 0 when absent or on error. One
- * b-tree seek (fts_v). */
+ * digits and '_', compared as unicode61 folds them); 0 when absent or on error. fts_v
+ * counts them by reading the word's whole doclist: cheap for a rare word, not for one
+ * most incidents have. */
 long long kb_index_word_docs(kb_index *ix, const char *word, size_t n);
 
 /* One frame of a stack_frames row (format: index.c). norm is not NUL-terminated and

@@ -122,12 +122,19 @@ void kb_buf_add_html(kb_buf *b, const char *s, size_t n) {
   kb_buf_add(b, s + run, n - run);
 }
 
-void kb_buf_add_varint(kb_buf *b, uint64_t v) {
+size_t kb_varint_put(unsigned char *out, uint64_t v) {
+  size_t n = 0;
   while (v >= 0x80) {
-    kb_buf_addc(b, (char)(v | 0x80));
+    out[n++] = (unsigned char)(v | 0x80);
     v >>= 7;
   }
-  kb_buf_addc(b, (char)v);
+  out[n++] = (unsigned char)v;
+  return n;
+}
+
+void kb_buf_add_varint(kb_buf *b, uint64_t v) {
+  unsigned char tmp[KB_VARINT_MAX];
+  kb_buf_add(b, tmp, kb_varint_put(tmp, v));
 }
 
 bool kb_varint_get(const unsigned char **p, const unsigned char *end, uint64_t *v) {

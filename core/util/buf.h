@@ -65,8 +65,12 @@ void kb_buf_truncate(kb_buf *b, size_t len);
 void kb_buf_rtrim(kb_buf *b);
 
 /* Append `v` as a varint: little-endian groups of 7 bits, the high bit set on all but the
- * last (the index's spill file and its packed stack_frames rows). */
+ * last (the index's spill file, its packed stack_frames rows and its postings). */
 void kb_buf_add_varint(kb_buf *b, uint64_t v);
+#define KB_VARINT_MAX 10 /* bytes of the longest varint (64 bits) */
+/* Write `v` as the same varint into out (room for KB_VARINT_MAX bytes); returns its
+ * length. For byte arrays that are not a kb_buf (the index writer's postings). */
+size_t kb_varint_put(unsigned char *out, uint64_t v);
 /* Read a varint written by kb_buf_add_varint at *p, never at or past `end`, and advance
  * *p; false when the bytes end first or run past 64 bits (damaged input). */
 bool kb_varint_get(const unsigned char **p, const unsigned char *end, uint64_t *v);

@@ -139,20 +139,23 @@ static size_t best_window(const words *w, int *score) {
 static bool is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 char *kb_highlight_snippet(const char *const *texts, size_t ntexts, const kb_highlight_terms *t) {
-  words w = {0};
+  words cur = {0}, w = {0}; /* the text being scored; the best one so far (kept, not cut again) */
   int best_score = -1;
   size_t best_text = 0, best_start = 0;
   for (size_t i = 0; i < ntexts; i++) {
     if (!texts[i] || !*texts[i]) continue;
-    words_cut(&w, texts[i], strlen(texts[i]), t);
+    words_cut(&cur, texts[i], strlen(texts[i]), t);
     int score;
-    size_t start = best_window(&w, &score);
-    if (w.n && score > best_score) best_score = score, best_text = i, best_start = start;
+    size_t start = best_window(&cur, &score);
+    if (cur.n && score > best_score) {
+      best_score = score, best_text = i, best_start = start;
+      words swap = w;
+      w = cur, cur = swap;
+    }
   }
   kb_buf b = KB_BUF_INIT;
   if (best_score >= 0) {
     const char *s = texts[best_text];
-    words_cut(&w, s, strlen(s), t);
     size_t last = best_start + KB_SNIPPET_WORDS < w.n ? best_start + KB_SNIPPET_WORDS : w.n;
     /* with the punctuation that clings to the first and last words: "<script>", "(oom)" */
     size_t beg = w.v[best_start].beg, end = w.v[last - 1].end;
@@ -167,5 +170,6 @@ char *kb_highlight_snippet(const char *const *texts, size_t ntexts, const kb_hig
     if (s[end + strspn(s + end, " \t\r\n")]) kb_buf_adds(&b, "…");
   }
   free(w.v);
+  free(cur.v);
   return kb_buf_detach(&b, NULL);
 }

@@ -27,9 +27,6 @@ static bool has_word_char(const char *s, size_t n) {
   return false;
 }
 
-/* Append each whitespace-separated term of `text` as a quoted FTS5 string ("a""b" for
- * a"b), separated by spaces (AND); terms shorter than min_len bytes, or without a letter
- * or digit, are left out. Returns the number of terms written. */
 /* The next whitespace-separated term of text[0..len) from *at: its start and *n bytes,
  * *at moved past it; NULL when none is left. */
 static const char *next_term(const char *text, size_t len, size_t *at, size_t *n) {
@@ -52,6 +49,9 @@ static void quote_one(const char *t, size_t n, kb_buf *q) {
   kb_buf_addc(q, '"');
 }
 
+/* Append each whitespace-separated term of `text` as a quoted FTS5 string, separated by
+ * spaces (AND); terms shorter than min_len bytes, or without a letter or digit, are left
+ * out. Returns the number of terms written. */
 static int quote_terms(const char *text, size_t min_len, kb_buf *q) {
   size_t len = strnlen(text, KB_SEARCH_MAX_QUERY), at = 0, n;
   int terms = 0;
@@ -133,14 +133,15 @@ static int ranked_cmp(const void *a, const void *b) {
 }
 
 /* The window: the first `window` matches in index order (rowid order, which is the site's
- * order: newest first) with their bm25, sorted best first. FTS5's own ORDER BY rank
- * scores every match before the first row comes out (100,000 at 100,000 incidents for a
- * common word, 150-550 ms); the window bounds that. *n may reach window + 1: the extra
- * row says that more match. Caller frees *out. */
-static int search_window(kb_index *ix, const char *fts, size_t window, ranked **out, size_t *n) {
+ * order: newest first) with their bm25, sorted best first, *n of them; *more when more
+ * match (one row past the window is read to know). FTS5's own ORDER BY rank scores every
+ * match before the first row comes out (100,000 at 100,000 incidents for a common word,
+ * 150-550 ms); the window bounds that. Caller frees *out. */
+static int search_window(kb_index *ix, const char *fts, size_t window, ranked **out, size_t *n, bool *more) {
   sqlite3_stmt *st = kb_index_stmt(ix, ST_WINDOW, "SELECT rowid, rank FROM fts WHERE fts MATCH ? LIMIT ?");
   *out = NULL;
   *n = 0;
+  *more = false;
   if (!st) return -1;
   sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
   sqlite3_bind_int(st, 2, (int)window + 1);
@@ -152,8 +153,9 @@ static int search_window(kb_index *ix, const char *fts, size_t window, ranked **
     v[(*n)++] = (ranked){sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1)};
   }
   sqlite3_reset(st);
-  size_t ranked_n = *n > window ? window : *n;
-  qsort(v, ranked_n, sizeof *v, ranked_cmp);
+  *more = *n > window;
+  if (*more) *n = window;
+  qsort(v, *n, sizeof *v, ranked_cmp);
   *out = v;
   return step == SQLITE_DONE ? 0 : -1;
 }
@@ -203,12 +205,12 @@ static int search_hit(kb_index *ix, const ranked *r, const kb_highlight_terms *t
 static int search_hits(kb_index *ix, const char *fts, int nterms, const char *text, int limit, int offset,
                        kb_search *out) {
   ranked *win;
-  size_t nwin, window = (size_t)(KB_SEARCH_RANK_BUDGET / nterms);
+  bool more;
+  size_t window = (size_t)(KB_SEARCH_RANK_BUDGET / nterms);
   if (window < KB_SEARCH_RANK_MIN) window = KB_SEARCH_RANK_MIN;
-  int rc = search_window(ix, fts, window, &win, &nwin);
-  out->total = (long long)nwin;
-  out->ranked = nwin > window ? window : nwin;
-  if (rc == 0 && nwin > window) rc = search_count(ix, fts, &out->total, &out->total_more);
+  int rc = search_window(ix, fts, window, &win, &out->ranked, &more);
+  out->total = (long long)out->ranked;
+  if (rc == 0 && more) rc = search_count(ix, fts, &out->total, &out->total_more);
   ranked *page = kb_xcalloc((size_t)limit, sizeof *page);
   int n = 0;
   for (long long pos = offset; pos < offset + limit && pos < (long long)out->ranked; pos++) page[n++] = win[pos];

@@ -176,17 +176,6 @@ static const char hostile_incident[] =
     "---\ntitle: Hostile <b>text</b> \"quoted\"\nid: hostile-1\n---\nA body about `<script>alert(1)</script>` and "
     "<script>alert(2)</script> quoting \"x\" & more; zebracorn marker.\n";
 
-static bool build_into(const char *content, const char *out) {
-  char *cmd = kb_xasprintf("'%s' build -q --content '%s' --templates '%s/templates' --out '%s'", harness_kb_binary(),
-                           content, harness_source_dir(), out);
-  char *err = NULL;
-  int rc = harness_run_cmd(cmd, NULL, &err);
-  if (rc != 0) harness_fail(__FILE__, __LINE__, "kb build failed: %s", err);
-  free(err);
-  free(cmd);
-  return rc == 0;
-}
-
 static bool setup(void) {
   tmp_dir = harness_tmpdir("serve");
   site_dir = kb_path_join(tmp_dir, "public");
@@ -198,7 +187,7 @@ static bool setup(void) {
   char *hostile = kb_path_join(content_dir, "hostile.md");
   harness_write_file(hostile, hostile_incident);
   free(hostile);
-  if (rc != 0 || !build_into(content_dir, site_dir)) return false;
+  if (rc != 0 || harness_kb_build(content_dir, site_dir) != 0) return false;
   char *templates = kb_path_join(harness_source_dir(), "templates");
   const char *args[] = {"--no-build", "--site", site_dir, "--templates", templates, "--port", "0", "--log", access_log,
                         NULL};
@@ -794,7 +783,7 @@ static void test_rebuild_swap_under_load(void) {
                             i, i);
     harness_write_file(added, md);
     free(md);
-    built = build_into(content_dir, site_dir);
+    built = harness_kb_build(content_dir, site_dir) == 0;
   }
   int before = atomic_load(&l.requests);
   struct timespec ts = {0, 300 * 1000 * 1000};

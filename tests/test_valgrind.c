@@ -131,12 +131,9 @@ static void reloads(void) {
   CHECK(rename(next, file) == 0);
   expect(GET("/api/search?q=vmqc"), 200);
   char *content = kb_path_join(harness_source_dir(), "content");
-  char *cmd = kb_xasprintf("'%s' build -q --content '%s' --templates '%s' --out '%s'", harness_kb_binary(), content,
-                           templates, site);
-  CHECK(harness_run_cmd(cmd, NULL, NULL) == 0);
+  CHECK(harness_kb_build(content, site) == 0);
   expect(GET("/api/search?q=vmqc"), 200);
   expect(GET("/search?q=vmqc"), 200);
-  free(cmd);
   free(content);
   free(next);
   free(file);
@@ -156,9 +153,7 @@ static void test_serve_under_valgrind(void) {
   site = kb_path_join(tmp_dir, "public");
   templates = kb_path_join(harness_source_dir(), "templates");
   char *content = kb_path_join(harness_source_dir(), "content");
-  char *cmd = kb_xasprintf("'%s' build -q --content '%s' --templates '%s' --out '%s'", harness_kb_binary(), content,
-                           templates, site);
-  CHECK(harness_run_cmd(cmd, NULL, NULL) == 0);
+  CHECK(harness_kb_build(content, site) == 0);
   const char *argv[] = {"/usr/bin/valgrind", "--error-exitcode=1", "--leak-check=full", "--errors-for-leak-kinds=all",
                         "--show-leak-kinds=all", "-q", harness_kb_binary(), "serve", "--no-build", "--site", site,
                         "--templates", templates, "--port", "0", "--log", "off", NULL};
@@ -181,7 +176,6 @@ static void test_serve_under_valgrind(void) {
     free(err);
   }
   kbserve_release(&s);
-  free(cmd);
   free(content);
 }
 

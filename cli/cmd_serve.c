@@ -1,7 +1,10 @@
 /* cmd_serve.c - `kb serve`: build the site (unless --no-build), serve it over HTTP
  * (server/), and with --watch rebuild when content or templates change and tell the
- * server a new build is in place. The build and the server meet only here: the server
- * never calls gen. SIGINT and SIGTERM stop the server after the requests in flight. */
+ * server a new build is in place. Under --watch the build is a session (gen.h): an
+ * edit of incidents' prose is applied to the published page and index in place, in
+ * milliseconds, and anything else rebuilds the site. The build and the server meet
+ * only here: the server never calls gen. SIGINT and SIGTERM stop the server after the
+ * requests in flight. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -20,7 +23,9 @@
 #include "util/util.h"
 #include "watch.h"
 
-#define DEBOUNCE_MS 150 /* quiet time after the last edit before rebuilding */
+/* Quiet time after the last event before acting on an edit: an editor's save is a few
+ * events within a millisecond or two (write, close; or write a new file, rename it). */
+#define DEBOUNCE_MS 20
 
 static const char serve_usage[] =
     "usage: kb serve [--site DIR] [--content DIR] [--templates DIR] [--bind ADDR] [--port N]\n"
@@ -116,10 +121,11 @@ static int parse_args(int argc, char **argv, serve_opts *o) {
   return 0;
 }
 
-/* The first build: a failure still serves the last published site if there is one. */
-static int initial_build(const serve_opts *o) {
+/* The first build (a session's under --watch): a failure still serves the last
+ * published site if there is one. */
+static int initial_build(const serve_opts *o, kb_build_session *session) {
   kb_build_stats st;
-  if (kb_build_run(&o->build, &st) == 0) return 0;
+  if ((session ? kb_build_session_build(session, o->build.quiet, &st) : kb_build_run(&o->build, &st)) == 0) return 0;
   char *ix = kb_path_join(o->server.site_dir, "kb.sqlite");
   struct stat sb;
   int rc = stat(ix, &sb) == 0 ? 0 : -1;
@@ -139,18 +145,25 @@ static int signals_block(void) {
   return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-/* After an edit, wait for DEBOUNCE_MS without one (an editor's save is several). */
-static void debounce(kb_watch *w) {
+/* After an edit, wait for DEBOUNCE_MS without one, collecting the paths. */
+static void debounce(kb_watch *w, kb_strlist *paths) {
   struct pollfd p = {kb_watch_fd(w), POLLIN, 0};
-  while (poll(&p, 1, DEBOUNCE_MS) > 0) kb_watch_drain(w);
+  while (poll(&p, 1, DEBOUNCE_MS) > 0) kb_watch_drain(w, paths);
 }
 
-static void rebuild(const serve_opts *o, kb_server *srv) {
-  kb_build_opts b = o->build;
-  b.quiet = true;
+/* Apply an edit of `paths`: in place when it is prose only, else a full build. */
+static void rebuild(kb_build_session *session, kb_server *srv, const kb_strlist *paths) {
   kb_build_stats st;
   double t0 = kb_now();
-  if (kb_build_run(&b, &st) == 0) {
+  int rc = kb_build_session_edit(session, (const char *const *)paths->v, paths->n, &st);
+  if (rc == 0 && st.incidents == 0) return; /* files the build does not read */
+  if (rc == 0) {
+    kb_server_reload(srv);
+    fprintf(stderr, "kb: updated %zu incident%s in place in %.0f ms; pages reload\n", st.incidents,
+            st.incidents == 1 ? "" : "s", (kb_now() - t0) * 1000);
+    return;
+  }
+  if (kb_build_session_build(session, true, &st) == 0) {
     kb_server_reload(srv);
     fprintf(stderr, "kb: rebuilt %zu incidents in %.2f s; pages reload\n", st.incidents, kb_now() - t0);
   } else {
@@ -159,7 +172,7 @@ static void rebuild(const serve_opts *o, kb_server *srv) {
 }
 
 /* Until SIGINT/SIGTERM: sleep, or rebuild on edits when watching. */
-static void serve_loop(const serve_opts *o, kb_server *srv, int sigfd, kb_watch *w) {
+static void serve_loop(kb_build_session *session, kb_server *srv, int sigfd, kb_watch *w) {
   struct pollfd p[2] = {{sigfd, POLLIN, 0}, {w ? kb_watch_fd(w) : -1, POLLIN, 0}};
   for (;;) {
     if (poll(p, w ? 2 : 1, -1) < 0) {
@@ -172,10 +185,12 @@ static void serve_loop(const serve_opts *o, kb_server *srv, int sigfd, kb_watch 
         fprintf(stderr, "kb: %s, stopping after the requests in flight\n", si.ssi_signo == SIGINT ? "interrupted" : "terminated");
       return;
     }
-    if (w && p[1].revents && kb_watch_drain(w)) {
-      debounce(w);
-      rebuild(o, srv);
+    kb_strlist paths = {0};
+    if (w && p[1].revents && kb_watch_drain(w, &paths)) {
+      debounce(w, &paths);
+      rebuild(session, srv, &paths);
     }
+    kb_strlist_release(&paths);
   }
 }
 
@@ -214,9 +229,12 @@ int cmd_serve(int argc, char **argv) {
   int rc = parse_args(argc, argv, &o);
   if (rc) return rc < 0 ? KB_EXIT_OK : rc; /* -1: --help was printed */
   o.server.live_reload = o.watch;
+  o.server.index_live = o.watch; /* edits patch the index in place */
   char *wasm_dir = cli_default_wasm_dir(); /* the snapshot it publishes searches without us too */
   o.build.wasm_dir = wasm_dir;
-  if (!o.no_build && initial_build(&o) != 0) {
+  kb_build_session *session = o.watch ? kb_build_session_new(&o.build, 0) : NULL;
+  if (!o.no_build && initial_build(&o, session) != 0) {
+    kb_build_session_free(session);
     free(wasm_dir);
     return KB_EXIT_FAIL;
   }
@@ -240,8 +258,9 @@ int cmd_serve(int argc, char **argv) {
     goto err;
   }
   print_listening(&o, srv);
-  serve_loop(&o, srv, sigfd, w);
+  serve_loop(session, srv, sigfd, w);
 err:
+  kb_build_session_free(session);
   kb_watch_free(w);
   kb_server_free(srv);
   if (sigfd >= 0) close(sigfd);

@@ -535,26 +535,28 @@ static int stream_run(stream *x) {
   return atomic_load(&x->failed) || x->index_rc ? -1 : 0;
 }
 
-static int render_and_publish(build *b, kb_build_stats *st) {
-  kb_site site = {.opts = b->o, .n = b->n, .diags = &b->diags};
-  if (kb_site_base_parse(b->o->base_url, &site.base, &site.abs_base)) {
+/* Render into a temporary folder and publish it. `site` is filled here and released by
+ * the caller (site_discard), who may keep it: once published, site->dir is the output. */
+static int render_and_publish(build *b, kb_site *site, kb_build_stats *st) {
+  *site = (kb_site){.opts = b->o, .n = b->n, .diags = &b->diags};
+  pthread_mutex_init(&site->lock, NULL);
+  site->items = kb_xcalloc(b->n ? b->n : 1, sizeof *site->items);
+  if (kb_site_base_parse(b->o->base_url, &site->base, &site->abs_base)) {
     kb_diags_add(&b->diags, KB_ERROR, NULL, 0, "--base-url must look like /kb/ or https://host/kb/: '%s'",
                  b->o->base_url);
     return -1;
   }
-  pthread_mutex_init(&site.lock, NULL);
-  site.items = kb_xcalloc(b->n ? b->n : 1, sizeof *site.items);
-  for (size_t i = 0; i < b->n; i++) site.items[i].inc = b->incidents[i];
-  site.built_at = now_rfc3339();
+  for (size_t i = 0; i < b->n; i++) site->items[i].inc = b->incidents[i];
+  site->built_at = now_rfc3339();
   char *tmp = temp_dir_for(b->o->out_dir);
-  site.dir = tmp;
-  site.templates = kb_tmpl_set_new(kb_tmpl_dir_loader, (void *)b->o->templates_dir);
+  site->dir = tmp;
+  site->templates = kb_tmpl_set_new(kb_tmpl_dir_loader, (void *)b->o->templates_dir);
   kb_remove_tree(tmp);
   int rc = kb_mkdirs(tmp);
   if (rc) kb_diags_add(&b->diags, KB_ERROR, tmp, 0, "cannot create: %s", strerror(errno));
   stream x;
   if (rc == 0) {
-    rc = stream_init(&x, b, &site, st);
+    rc = stream_init(&x, b, site, st);
     if (rc == 0) rc = stream_run(&x);
     else if (x.index_err)
       kb_diags_add(&b->diags, KB_ERROR, x.index_path, 0, "%s%s", x.index_err,
@@ -566,16 +568,23 @@ static int render_and_publish(build *b, kb_build_stats *st) {
     rc = -1;
   }
   if (rc) kb_remove_tree(tmp);
-  st->pages = site.pages;
-  kb_site_release(&site);
-  kb_tmpl_set_free(site.templates);
-  pthread_mutex_destroy(&site.lock);
-  free(site.items);
+  site->dir = b->o->out_dir;
   free(tmp);
-  free(site.base);
-  free(site.abs_base);
-  free(site.built_at);
+  st->pages = site->pages;
   return rc;
+}
+
+/* Free what render_and_publish filled in (not the items' incidents: the build's). */
+static void site_discard(kb_site *site) {
+  if (!site->items) return;
+  kb_site_release(site);
+  kb_tmpl_set_free(site->templates);
+  pthread_mutex_destroy(&site->lock);
+  free(site->items);
+  free(site->base);
+  free(site->abs_base);
+  free(site->built_at);
+  *site = (kb_site){0};
 }
 static bool check_dirs(build *b) {
   struct stat st;
@@ -605,42 +614,193 @@ static unsigned build_jobs(unsigned jobs) {
   return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 }
 
-int kb_build_run(const kb_build_opts *o, kb_build_stats *st) { return kb_build_run_jobs(o, 0, st); }
-
-int kb_build_run_jobs(const kb_build_opts *o, unsigned jobs, kb_build_stats *st) {
+/* A whole build into b and site, which the caller releases (or keeps: a session). */
+static int build_full(build *b, kb_site *site, kb_build_stats *st) {
+  const kb_build_opts *o = b->o;
   double t0 = kb_now();
-  build b = {.o = o, .progress = isatty(2) && !o->quiet, .jobs = build_jobs(jobs)};
   memset(st, 0, sizeof *st);
-  int rc = check_dirs(&b) ? scan_dir(&b, o->content_dir, 0) : -1;
+  int rc = check_dirs(b) ? scan_dir(b, o->content_dir, 0) : -1;
   if (rc == 0) {
-    qsort(b.files.v, b.files.n, sizeof *b.files.v, str_cmp);
-    st->files = b.files.n;
-    load_all(&b, st);
+    qsort(b->files.v, b->files.n, sizeof *b->files.v, str_cmp);
+    st->files = b->files.n;
+    load_all(b, st);
     if (getenv("KB_TIMINGS")) fprintf(stderr, "kb: front matter %.2f s\n", kb_now() - t0);
-    check_collisions(&b);
-    qsort(b.incidents, b.n, sizeof *b.incidents, incident_cmp);
+    check_collisions(b);
+    qsort(b->incidents, b->n, sizeof *b->incidents, incident_cmp);
   }
-  size_t load_errors = b.diags.errors;
-  if (rc == 0 && (load_errors == 0 || o->keep_going)) rc = render_and_publish(&b, st);
-  kb_diags_print(&b.diags, stderr);
-  st->incidents = b.n;
-  st->skipped = b.skipped.n;
+  size_t load_errors = b->diags.errors;
+  if (rc == 0 && (load_errors == 0 || o->keep_going)) rc = render_and_publish(b, site, st);
+  kb_diags_print(&b->diags, stderr);
+  st->incidents = b->n;
+  st->skipped = b->skipped.n;
   st->seconds = kb_now() - t0;
   int status = 0;
   if (rc != 0 || (load_errors && !o->keep_going)) {
-    fprintf(stderr, "kb: build failed (%zu error%s); nothing was published, %s is unchanged\n", b.diags.errors,
-            b.diags.errors == 1 ? "" : "s", o->out_dir);
+    fprintf(stderr, "kb: build failed (%zu error%s); nothing was published, %s is unchanged\n", b->diags.errors,
+            b->diags.errors == 1 ? "" : "s", o->out_dir);
     status = 1;
   } else {
-    if (b.skipped.n) {
-      fprintf(stderr, "kb: skipped %zu file%s:\n", b.skipped.n, b.skipped.n == 1 ? "" : "s");
-      for (size_t i = 0; i < b.skipped.n; i++) fprintf(stderr, "  %s\n", b.skipped.v[i]);
+    if (b->skipped.n) {
+      fprintf(stderr, "kb: skipped %zu file%s:\n", b->skipped.n, b->skipped.n == 1 ? "" : "s");
+      for (size_t i = 0; i < b->skipped.n; i++) fprintf(stderr, "  %s\n", b->skipped.v[i]);
       status = 1;
     }
     if (!o->quiet)
       printf("kb: built %zu incidents, %zu pages, %zu stacks, %zu frames in %.2f s -> %s/\n", st->incidents,
              st->pages, st->stacks, st->frames, st->seconds, o->out_dir);
   }
+  return status;
+}
+
+int kb_build_run(const kb_build_opts *o, kb_build_stats *st) { return kb_build_run_jobs(o, 0, st); }
+
+int kb_build_run_jobs(const kb_build_opts *o, unsigned jobs, kb_build_stats *st) {
+  build b = {.o = o, .progress = isatty(2) && !o->quiet, .jobs = build_jobs(jobs)};
+  kb_site site = {0};
+  int status = build_full(&b, &site, st);
+  site_discard(&site);
   build_release(&b);
   return status;
+}
+
+/* ---- a session: the last full build kept for the edits that follow (kb serve --watch) ----
+ *
+ * An edit that changes only an incident's prose changes two things of the published
+ * site: that incident's page and the body text in the index. A session keeps what the
+ * full build knew (every incident's front matter, related incidents, templates) so
+ * that such an edit rewrites that one page (atomically: a new file renamed over it)
+ * and patches the index in place (core/index/patch.c), in milliseconds. The index
+ * decides what is prose only: it compares everything else it holds about the incident
+ * with the edited file, and what it holds is also what the other pages show (title,
+ * date, tags, summary, stacks and frames for related incidents). Anything else - a new,
+ * renamed or deleted file, a template - is left to a full build. */
+
+#define PATCH_MAX_FILES 64 /* more edited files at once: a full build is as quick */
+
+struct kb_build_session {
+  kb_build_opts o;
+  unsigned jobs;
+  build b;      /* the incidents (front matter) of the last full build */
+  kb_site site; /* its items, related incidents and templates */
+  bool ready;   /* b and site describe the published site */
+};
+
+kb_build_session *kb_build_session_new(const kb_build_opts *o, unsigned jobs) {
+  kb_build_session *s = kb_xcalloc(1, sizeof *s);
+  s->o = *o;
+  s->jobs = build_jobs(jobs);
+  return s;
+}
+
+static void session_drop(kb_build_session *s) {
+  site_discard(&s->site);
+  build_release(&s->b);
+  s->b = (build){0};
+  s->ready = false;
+}
+
+void kb_build_session_free(kb_build_session *s) {
+  if (!s) return;
+  session_drop(s);
+  free(s);
+}
+
+int kb_build_session_build(kb_build_session *s, bool quiet, kb_build_stats *st) {
+  session_drop(s);
+  s->o.quiet = quiet;
+  s->b = (build){.o = &s->o, .progress = isatty(2) && !s->o.quiet, .jobs = s->jobs};
+  int status = build_full(&s->b, &s->site, st);
+  kb_diags_release(&s->b.diags); /* printed */
+  s->ready = status == 0;
+  if (!s->ready) session_drop(s);
+  return status;
+}
+
+/* The item whose file is `path`, or -1. */
+static long session_item(const kb_build_session *s, const char *path) {
+  for (size_t i = 0; i < s->site.n; i++)
+    if (strcmp(s->site.items[i].inc->path, path) == 0) return (long)i;
+  return -1;
+}
+
+/* Load an edited file: KB_INDEX_PATCH_REBUILD when it is not an incident of the site or
+ * no longer loads (a full build reports why). Its warnings are shown, as a build would. */
+static int session_load(const kb_build_session *s, const char *path, kb_incident **full, long *item) {
+  *item = session_item(s, path);
+  if (*item < 0) return KB_INDEX_PATCH_REBUILD;
+  kb_diags d = {0};
+  *full = kb_incident_load(path, &d);
+  int rc = *full && d.errors == 0 ? 0 : KB_INDEX_PATCH_REBUILD;
+  if (rc == 0) kb_diags_print(&d, stderr);
+  kb_diags_release(&d);
+  return rc;
+}
+
+static int session_index(kb_build_session *s, kb_incident **full, size_t n) {
+  char *path = kb_path_join(s->o.out_dir, KB_INDEX_FILE), *err = NULL;
+  kb_index_patch *p = kb_index_patch_begin(path, &err);
+  int rc = p ? 0 : -1;
+  for (size_t i = 0; rc == 0 && i < n; i++) rc = kb_index_patch_body(p, full[i], &err);
+  if (rc == 0) rc = kb_index_patch_commit(p, &err);
+  else kb_index_patch_abort(p);
+  if (rc < 0) fprintf(stderr, "kb: %s\n", err ? err : "cannot edit the index");
+  free(err);
+  free(path);
+  return rc;
+}
+
+static int session_page(kb_build_session *s, long item, const kb_incident *full) {
+  kb_diags d = {0};
+  kb_buf rec = KB_BUF_INIT;
+  s->site.diags = &d;
+  s->site.replace_files = true;
+  kb_site_digest(&s->site, (size_t)item, full, &rec);
+  int rc = rec.err ? -1 : kb_site_write_incident(&s->site, (size_t)item, rec.ptr, rec.len);
+  kb_diags_print(&d, stderr);
+  kb_diags_release(&d);
+  kb_buf_release(&rec);
+  return rc;
+}
+
+/* What an edited path is to the build: a file it reads (PATH_INCIDENT), one it ignores
+ * (PATH_IGNORED: another name in the content folder, such as an editor's or sed's
+ * temporary file), or anything else (PATH_REBUILD: a folder, a template, lost events). */
+enum { PATH_INCIDENT, PATH_IGNORED, PATH_REBUILD };
+
+static int session_path_kind(const kb_build_session *s, const char *path) {
+  size_t n = strlen(s->o.content_dir);
+  while (n > 1 && s->o.content_dir[n - 1] == '/') n--; /* as kb_path_join joins */
+  if (strncmp(path, s->o.content_dir, n) != 0 || path[n] != '/' || kb_str_endswith(path, "/")) return PATH_REBUILD;
+  const char *name = strrchr(path, '/') + 1;
+  return is_content_file(name) ? PATH_INCIDENT : PATH_IGNORED;
+}
+
+int kb_build_session_edit(kb_build_session *s, const char *const *paths, size_t n, kb_build_stats *st) {
+  double t0 = kb_now();
+  memset(st, 0, sizeof *st);
+  if (!s->ready || n > PATCH_MAX_FILES) return KB_INDEX_PATCH_REBUILD;
+  kb_incident **full = kb_xcalloc(n ? n : 1, sizeof *full);
+  long *item = kb_xcalloc(n ? n : 1, sizeof *item);
+  const char **files = kb_xcalloc(n ? n : 1, sizeof *files);
+  size_t nfiles = 0;
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    int kind = session_path_kind(s, paths[i]);
+    if (kind == PATH_REBUILD) rc = KB_INDEX_PATCH_REBUILD;
+    if (kind == PATH_INCIDENT) files[nfiles++] = paths[i];
+  }
+  n = rc ? 0 : nfiles;
+  for (size_t i = 0; rc == 0 && i < n; i++) rc = session_load(s, files[i], &full[i], &item[i]);
+  if (rc == 0 && n) rc = session_index(s, full, n);
+  size_t pages_before = s->site.pages;
+  for (size_t i = 0; rc == 0 && i < n; i++) rc = session_page(s, item[i], full[i]);
+  if (rc < 0) s->ready = false; /* the site may be half edited: only a full build will do */
+  for (size_t i = 0; i < n; i++) kb_incident_free(full[i]);
+  free(full);
+  free(item);
+  free(files);
+  st->incidents = rc == 0 ? n : 0;
+  st->pages = s->site.pages - pages_before;
+  st->seconds = kb_now() - t0;
+  return rc;
 }

@@ -141,7 +141,7 @@ static int site_render(kb_site *s, const char *name, cJSON *ctx, const char *url
     free(err);
   } else {
     char *file = site_file(s, url);
-    rc = kb_file_write(file, out.ptr, out.len);
+    rc = s->replace_files ? kb_file_replace(file, out.ptr, out.len) : kb_file_write(file, out.ptr, out.len);
     int e = errno;
     pthread_mutex_lock(&s->lock);
     if (rc) kb_diags_add(s->diags, KB_ERROR, file, 0, "cannot write: %s", strerror(e));

@@ -45,6 +45,8 @@ typedef struct kb_site {
   kb_tmpl_set *templates;
   kb_diags *diags;      /* shared: added to under `lock` */
   size_t pages;         /* under `lock` */
+  bool replace_files;   /* write each page as a new file renamed over the old one (an edit
+                           of the published site), not in place (a new folder) */
   pthread_mutex_t lock;
 } kb_site;
 

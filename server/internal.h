@@ -73,6 +73,7 @@ struct kb_server {
   size_t max_body;
   unsigned max_connections, soft_limit, port;
   bool live_reload;
+  bool index_live; /* the index may be edited in place: opened with kb_index_open_live */
   FILE *log;
   pthread_mutex_t log_lock;  /* the access log, and the rate of libmicrohttpd's messages: */
   double mhd_log_last;       /* when one was last shown */

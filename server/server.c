@@ -158,6 +158,7 @@ static kb_server *server_new(const kb_server_opts *o) {
   s->soft_limit = s->max_connections > spare ? s->max_connections - spare : 1;
   s->threads = o->threads ? o->threads : KB_SERVER_THREADS;
   s->live_reload = o->live_reload;
+  s->index_live = o->index_live;
   s->log = o->access_log;
   pthread_mutex_init(&s->log_lock, NULL);
   pthread_mutex_init(&s->snap_lock, NULL);

@@ -37,6 +37,8 @@ typedef struct kb_server_opts {
   int max_per_ip;
   unsigned threads;          /* 0 = KB_SERVER_THREADS */
   bool live_reload;          /* HTML pages load kb-live.js, which reloads them on a new build */
+  bool index_live;           /* kb.sqlite may be edited in place (kb_index_patch_begin) while
+                                served: its handles are not immutable (kb_index_open_live) */
   FILE *access_log;          /* common log format; NULL = no access log */
 } kb_server_opts;
 

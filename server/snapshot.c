@@ -66,7 +66,7 @@ static bool same_file(kb_srv_fileid a, kb_srv_fileid b) {
 
 /* One handle per worker thread, all on the same file: the path is looked at before
  * and after, and a build that swapped it meanwhile makes this try again. */
-static void open_all(kb_srv_snap *snap, const char *path) {
+static void open_all(kb_srv_snap *snap, const char *path, bool live) {
   for (int attempt = 0; attempt < 3; attempt++) {
     struct stat before, after;
     free(snap->error);
@@ -76,7 +76,7 @@ static void open_all(kb_srv_snap *snap, const char *path) {
       return;
     }
     snap->file = file_id(&before);
-    for (unsigned i = 0; i < snap->nix && !snap->error; i++) snap->ix[i] = kb_index_open(path, &snap->error);
+    for (unsigned i = 0; i < snap->nix && !snap->error; i++) snap->ix[i] = live ? kb_index_open_live(path, &snap->error) : kb_index_open(path, &snap->error);
     if (!snap->error && stat(path, &after) == 0 && same_file(snap->file, file_id(&after))) return;
     close_all(snap);
     if (snap->error) return; /* this file cannot be read: trying again will not help */
@@ -102,7 +102,7 @@ static kb_srv_snap *snap_load(kb_server *s) {
   snap->built_at = kb_xstrdup("");
   snap->nix = s->threads;
   snap->ix = kb_xcalloc(snap->nix, sizeof *snap->ix);
-  open_all(snap, s->index_path);
+  open_all(snap, s->index_path, s->index_live);
   if (!snap->error) read_meta(snap, snap->ix[0]);
   snap->base = base_path(snap->base_url);
   snap->site = site_object(snap);

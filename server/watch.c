@@ -72,7 +72,19 @@ kb_watch *kb_watch_new(const char *const *dirs, size_t n, char **err) {
 
 int kb_watch_fd(const kb_watch *w) { return w->fd; }
 
-bool kb_watch_drain(kb_watch *w) {
+static void note_path(kb_strlist *paths, const char *dir, const char *name, bool folder) {
+  if (!paths) return;
+  char *path = dir ? kb_path_join(dir, name) : kb_xstrdup("");
+  if (folder) {
+    char *with_slash = kb_xasprintf("%s/", path);
+    free(path);
+    path = with_slash;
+  }
+  if (!kb_strlist_has(paths, path)) kb_strlist_push(paths, path);
+  free(path);
+}
+
+bool kb_watch_drain(kb_watch *w, kb_strlist *paths) {
   char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
   bool changed = false;
   ssize_t n;
@@ -80,10 +92,11 @@ bool kb_watch_drain(kb_watch *w) {
     for (char *p = buf; p < buf + n;) {
       const struct inotify_event *ev = (const struct inotify_event *)p;
       p += sizeof *ev + ev->len;
-      if (ev->mask & IN_Q_OVERFLOW) changed = true;
+      if (ev->mask & IN_Q_OVERFLOW) changed = true, note_path(paths, NULL, "", false);
       if (ev->len == 0 || ignored(ev->name)) continue;
       changed = true;
       const char *dir = watch_path(w, ev->wd);
+      note_path(paths, dir, ev->name, ev->mask & IN_ISDIR);
       if (dir && (ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO))) {
         char *sub = kb_path_join(dir, ev->name);
         watch_add(w, sub, 1);

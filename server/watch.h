@@ -8,14 +8,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "util/util.h"
+
 typedef struct kb_watch kb_watch;
 
 /* Watch every folder of `dirs` (and below). NULL and *err (caller frees) on failure. */
 kb_watch *kb_watch_new(const char *const *dirs, size_t n, char **err);
 /* A file descriptor that becomes readable when something happened (for poll). */
 int kb_watch_fd(const kb_watch *w);
-/* Read what happened without blocking; true when an edit that matters was seen. */
-bool kb_watch_drain(kb_watch *w);
+/* Read what happened without blocking; true when an edit that matters was seen. When
+ * `paths` is not NULL, each file or folder an event named is added to it once: the
+ * watched folder's path, '/', the name, and for a folder a final '/' ("" when events
+ * were lost). */
+bool kb_watch_drain(kb_watch *w, kb_strlist *paths);
 void kb_watch_free(kb_watch *w); /* accepts NULL */
 
 #endif

@@ -863,7 +863,12 @@ static void test_watch_rebuilds(void) {
     double gen0 = cJSON_GetNumberValue(cJSON_GetObjectItem(g, "generation"));
     cJSON_Delete(g);
     char *md = kb_path_join(content, "watched.md");
-    harness_write_file(md, "---\ntitle: Watched edit\nid: kb-8888\n---\nThe wombatglass incident.\n");
+    /* a first paragraph longer than a summary: the edit below, after it, is prose only */
+    const char *text = "---\ntitle: Watched edit\nid: kb-8888\n---\nThe wombatglass incident. The storage "
+                       "array behind the cluster stopped answering for ninety seconds while its controller "
+                       "failed over; every node paused its virtual machines and some of them never resumed "
+                       "because the guest clocks jumped. The vendor's firmware notes describe the same pause.\n";
+    harness_write_file(md, text);
     double gen = gen0;
     for (int i = 0; i < 200 && gen == gen0; i++) { /* 20 s at most */
       struct timespec ts = {0, 100 * 1000 * 1000};
@@ -876,6 +881,28 @@ static void test_watch_rebuilds(void) {
     cJSON *o = get_json("/api/incidents/kb-8888", 200);
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(o, "title")), "Watched edit");
     cJSON_Delete(o);
+    /* an edit of the prose: the same index file, edited in place, serves it */
+    char *index = kb_path_join(site, "kb.sqlite");
+    struct stat before, after;
+    CHECK(stat(index, &before) == 0);
+    char *edited = kb_xasprintf("%s\nThe numbatquill setting fixed it.\n", text);
+    harness_write_file(md, edited);
+    long long total = 0;
+    for (int i = 0; i < 200 && total == 0; i++) { /* 20 s at most; a few ms expected */
+      struct timespec ts = {0, 20 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+      o = get_json("/api/search?q=numbatquill", 200);
+      total = (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "total"));
+      cJSON_Delete(o);
+    }
+    CHECK(total == 1);
+    CHECK(stat(index, &after) == 0 && after.st_ino == before.st_ino);
+    resp r2;
+    CHECK(get("/incidents/watched/", &r2) && r2.status == 200);
+    CHECK_CONTAINS(r2.body, "numbatquill");
+    resp_free(&r2);
+    free(edited);
+    free(index);
     free(md);
     CHECK(server_stop(&s) == 0);
   }

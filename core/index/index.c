@@ -66,6 +66,7 @@
  * Errors are sticky (`int *rc`), as in SQLite's fts5, so a long series of inserts
  * needs one check at the end. */
 #include "index/index.h"
+#include "index/rows.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -551,7 +552,7 @@ kb_index_writer *kb_index_create(const char *path, char **err) {
   return w;
 }
 
-static char *strlist_json(const kb_strlist *l) {
+char *kb_index_json_list(const kb_strlist *l) {
   cJSON *arr = cJSON_CreateArray();
   for (size_t i = 0; i < l->n; i++) cJSON_AddItemToArray(arr, cJSON_CreateString(l->v[i]));
   char *s = cJSON_PrintUnformatted(arr);
@@ -568,9 +569,12 @@ static void add_terms(kb_index_writer *w, sqlite3_int64 row, const char *kind, c
   }
 }
 
-/* What full-text search sees of a stack: its symbols, signature and reason, not the
- * address and argument columns. */
-static void stack_fts_text(const kb_stack *st, kb_buf *text) {
+void kb_index_tags_text(const kb_incident *inc, kb_buf *text) {
+  for (size_t i = 0; i < inc->tags.n; i++) kb_buf_addf(text, "%s ", inc->tags.v[i]);
+  for (size_t i = 0; i < inc->categories.n; i++) kb_buf_addf(text, "%s ", inc->categories.v[i]);
+}
+
+void kb_index_stack_text(const kb_stack *st, kb_buf *text) {
   const kb_reason *r = &st->reason;
   const char *parts[] = {st->signature, r->code, r->name, r->message, r->bucket};
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
@@ -601,7 +605,7 @@ static void add_stacks(kb_index_writer *w, sqlite3_int64 row, const kb_stacks *s
     writer_step(w, q, rc);
     free(reason);
     add_frames(w, row, sqlite3_last_insert_rowid(w->db), st, rc);
-    stack_fts_text(st, text);
+    kb_index_stack_text(st, text);
   }
 }
 
@@ -680,8 +684,7 @@ static void add_fts(kb_index_writer *w, sqlite3_int64 row, const kb_incident *in
                     const char *tags_json, int *rc) {
   if (*rc) return;
   kb_buf tags = KB_BUF_INIT;
-  for (size_t i = 0; i < inc->tags.n; i++) kb_buf_addf(&tags, "%s ", inc->tags.v[i]);
-  for (size_t i = 0; i < inc->categories.n; i++) kb_buf_addf(&tags, "%s ", inc->categories.v[i]);
+  kb_index_tags_text(inc, &tags);
   char *idents = kb_index_ident_text(&inc->idents);
   sqlite3_stmt *q = w->ins_fts;
   sqlite3_bind_int64(q, 1, row);
@@ -703,7 +706,7 @@ static void add_fts(kb_index_writer *w, sqlite3_int64 row, const kb_incident *in
 void kb_index_add(kb_index_writer *w, const kb_incident *inc, int *rc) {
   if (*rc) return;
   sqlite3_stmt *q = w->ins_incident;
-  char *tags = strlist_json(&inc->tags), *cats = strlist_json(&inc->categories);
+  char *tags = kb_index_json_list(&inc->tags), *cats = kb_index_json_list(&inc->categories);
   char *params = cJSON_PrintUnformatted(inc->params);
   char date[40] = "";
   if (inc->has_date) kb_date_format_rfc3339(inc->date, inc->tz_min, date, sizeof date);

@@ -29,6 +29,26 @@ void kb_index_abort(kb_index_writer *w);
 /* The message of the last failure of the writer, for a sticky *rc. */
 const char *kb_index_errmsg(const kb_index_writer *w);
 
+/* ---- an edit of incidents' prose, applied in place (kb serve --watch; see patch.c) ----
+ * begin opens the published index for writing and starts a transaction; each
+ * kb_index_patch_body stages one edited incident; commit makes them visible at once to
+ * readers opened with kb_index_open_live. */
+typedef struct kb_index_patch kb_index_patch;
+enum { KB_INDEX_PATCH_REBUILD = 1 };
+
+/* NULL and *err (caller frees) when the file cannot be opened, is not a kb index of this
+ * schema, or stays locked for seconds. */
+kb_index_patch *kb_index_patch_begin(const char *path, char **err);
+/* Stage the edit of `inc` (an incident of the index, loaded whole from its edited file).
+ * 0: staged; KB_INDEX_PATCH_REBUILD: the edit changes more than the body (title, front
+ * matter, summary, identifiers, stacks...) or the incident is not in the index, and
+ * nothing was staged for it: the index must be built again; -1 and *err: failure. */
+int kb_index_patch_body(kb_index_patch *p, const kb_incident *inc, char **err);
+/* Commit what was staged. 0, or -1 and *err. Frees p either way. */
+int kb_index_patch_commit(kb_index_patch *p, char **err);
+/* Roll back what was staged and free p. Accepts NULL. */
+void kb_index_patch_abort(kb_index_patch *p);
+
 /* Text of the FTS "identifiers" column for an incident: every identifier in the
  * spellings people type (0xA, 0x0000000A, IRQL_NOT_LESS_OR_EQUAL, MsLbfoProvider.sys,
  * MsLbfoProvider). Caller frees. */

@@ -13,6 +13,8 @@
 #include "index/index.h"
 #include "util/util.h"
 
+#define LIVE_BUSY_MS 2000 /* a live handle waits this long for an edit's commit */
+
 struct kb_index {
   sqlite3 *db;
   long long incidents;
@@ -21,14 +23,14 @@ struct kb_index {
 };
 
 /* file: URI for a path: everything but unreserved characters percent-encoded. */
-static char *path_uri(const char *path) {
+static char *path_uri(const char *path, bool live) {
   kb_buf b = KB_BUF_INIT;
   kb_buf_adds(&b, "file:");
   for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
     if (isalnum(*p) || strchr("/._-~", *p)) kb_buf_addc(&b, (char)*p);
     else kb_buf_addf(&b, "%%%02X", *p);
   }
-  kb_buf_adds(&b, "?mode=ro&immutable=1");
+  kb_buf_adds(&b, live ? "?mode=ro" : "?mode=ro&immutable=1");
   return kb_buf_detach(&b, NULL);
 }
 
@@ -108,7 +110,7 @@ static char *file_problem(const char *path, const struct stat *sb) {
 }
 #endif
 
-kb_index *kb_index_open(const char *path, char **err) {
+static kb_index *index_open(const char *path, bool live, char **err) {
 #ifndef __wasi__ /* in the browser the page's SQLite opens the snapshot's file (wasm/host.h) */
   struct stat sb;
   if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
@@ -123,7 +125,7 @@ kb_index *kb_index_open(const char *path, char **err) {
   }
 #endif
   kb_index *ix = kb_xcalloc(1, sizeof *ix);
-  char *uri = path_uri(path);
+  char *uri = path_uri(path, live);
   int rc = sqlite3_open_v2(uri, &ix->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
   free(uri);
   if (rc != SQLITE_OK) {
@@ -131,6 +133,9 @@ kb_index *kb_index_open(const char *path, char **err) {
     kb_index_close(ix);
     return NULL;
   }
+#ifndef __wasi__ /* (the snapshot in a browser is never edited) */
+  if (live) sqlite3_busy_timeout(ix->db, LIVE_BUSY_MS);
+#endif
   if (check_schema(ix, path, err)) {
     kb_index_close(ix);
     return NULL;
@@ -138,12 +143,18 @@ kb_index *kb_index_open(const char *path, char **err) {
   /* Read pages through a memory map instead of a pread() each: a search of three common
    * words at 100,000 incidents read ~1,000 pages, and the system calls cost more than
    * the reading. Safe because the file is never written once
-   * published: a build renames a new file over it, which leaves this mapping whole. */
+   * published: a build renames a new file over it, which leaves this mapping whole; a
+   * live handle's file is written in place, through SQLite, which keeps its mappings
+   * coherent with what it writes. */
 #ifndef __wasi__
   sqlite3_exec(ix->db, "PRAGMA mmap_size=2147418112", NULL, NULL, NULL);
 #endif
   return ix;
 }
+
+kb_index *kb_index_open(const char *path, char **err) { return index_open(path, false, err); }
+
+kb_index *kb_index_open_live(const char *path, char **err) { return index_open(path, true, err); }
 
 void kb_index_close(kb_index *ix) {
   if (!ix) return;

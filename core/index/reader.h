@@ -14,6 +14,10 @@ typedef struct kb_index kb_index;
 /* Open and check `path` (schema version, kb tables). NULL and *err (caller frees) with
  * a message fit for a user: "public/kb.sqlite: not a kb index (...)". */
 kb_index *kb_index_open(const char *path, char **err);
+/* The same for an index that edits may change in place (kb_index_patch_begin, index.h;
+ * kb serve --watch): not immutable, so each read sees the last committed edit, and a
+ * read waits (2 s at most) while an edit commits. */
+kb_index *kb_index_open_live(const char *path, char **err);
 void kb_index_close(kb_index *ix); /* accepts NULL */
 sqlite3 *kb_index_db(kb_index *ix);
 /* The site's base URL as the build recorded it ("/" or "https://host/kb/"); links to

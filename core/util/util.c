@@ -176,6 +176,21 @@ int kb_mkdirs(const char *path) {
   return rc;
 }
 
+#ifndef __wasi__ /* (the browser build writes no files) */
+int kb_file_replace(const char *path, const void *data, size_t len) {
+  char *tmp = kb_xasprintf("%s.kb-new-%ld", path, (long)getpid());
+  int rc = kb_file_write(tmp, data, len);
+  if (rc == 0) rc = rename(tmp, path);
+  if (rc) {
+    int e = errno;
+    unlink(tmp);
+    errno = e;
+  }
+  free(tmp);
+  return rc;
+}
+#endif
+
 int kb_file_write(const char *path, const void *data, size_t len) {
   const char *slash = strrchr(path, '/');
   if (slash && slash != path) {

@@ -54,6 +54,9 @@ void kb_diags_release(kb_diags *d); /* accepts NULL */
 int kb_file_read(const char *path, kb_buf *out);
 /* Write `len` bytes to `path`, creating parent folders. Returns 0 or -1 with errno. */
 int kb_file_write(const char *path, const void *data, size_t len);
+/* The same through a new file beside `path` renamed over it: a reader sees the old
+ * file or the new one, never a part. 0 or -1 (errno set; the old file stays). */
+int kb_file_replace(const char *path, const void *data, size_t len);
 /* mkdir -p. Returns 0 or -1 with errno. */
 int kb_mkdirs(const char *path);
 /* rm -rf; refuses "/" and "". Returns 0 or -1 with errno. */

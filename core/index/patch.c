@@ -1,0 +1,226 @@
+/* patch.c - apply an edit of incidents' prose to a published index in place, for
+ * `kb serve --watch` (gen/build.c's session calls it, then tells the server): a write-up
+ * being typed should be served within milliseconds of each save, not after the whole
+ * index is built again.
+ *
+ * Only an edit that changes nothing but the body is applied. Everything else the index
+ * holds about the incident - its incidents row (title, date, summary, tags, front
+ * matter), its identifiers, stacks and frames - must read exactly as kb_index_add would
+ * write it for the edited file; the patch compares them and answers
+ * KB_INDEX_PATCH_REBUILD at the first difference. Those rows are what the derived
+ * tables are made of (terms, frame_stats, stack_frames, names and the document
+ * frequencies stored in other incidents' frames), so when they are equal the derived
+ * tables are too, and only two things need writing: the fts row's body column and the
+ * stacks' source lines (text added above a stack moves it down).
+ *
+ * One transaction with a rollback journal, so readers see the rows before or after the
+ * edit, never a mix; readers must open the file with kb_index_open_live (an immutable
+ * handle would not see the change, or see half of it). */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "content/date.h"
+#include "index/index.h"
+#include "index/rows.h"
+#include "stack/reason.h"
+#include "util/util.h"
+
+#define PATCH_BUSY_MS 5000 /* how long to wait for readers to let go of the file */
+
+struct kb_index_patch {
+  sqlite3 *db;
+  char *path;
+};
+
+static int patch_fail(kb_index_patch *p, char **err, const char *what) {
+  *err = kb_xasprintf("%s: %s: %s", p->path, what, sqlite3_errmsg(p->db));
+  return -1;
+}
+
+kb_index_patch *kb_index_patch_begin(const char *path, char **err) {
+  kb_index_patch *p = kb_xcalloc(1, sizeof *p);
+  p->path = kb_xstrdup(path);
+  sqlite3_stmt *st = NULL;
+  int version = -1;
+  if (sqlite3_open_v2(path, &p->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) goto err;
+  sqlite3_busy_timeout(p->db, PATCH_BUSY_MS);
+  if (sqlite3_prepare_v2(p->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    version = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  if (version != KB_INDEX_SCHEMA_VERSION) {
+    *err = kb_xasprintf("%s: not a kb index of schema %d; build it again", path, KB_INDEX_SCHEMA_VERSION);
+    kb_index_patch_abort(p);
+    return NULL;
+  }
+  if (sqlite3_exec(p->db, "PRAGMA journal_mode=DELETE; BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) return p;
+err:
+  *err = kb_xasprintf("%s: cannot open the index for an edit: %s", path,
+                      p->db ? sqlite3_errmsg(p->db) : "out of memory");
+  kb_index_patch_abort(p);
+  return NULL;
+}
+
+void kb_index_patch_abort(kb_index_patch *p) {
+  if (!p) return;
+  if (p->db && !sqlite3_get_autocommit(p->db)) sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
+  sqlite3_close(p->db);
+  free(p->path);
+  free(p);
+}
+
+int kb_index_patch_commit(kb_index_patch *p, char **err) {
+  int rc = sqlite3_exec(p->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : patch_fail(p, err, "cannot commit the edit");
+  kb_index_patch_abort(p);
+  return rc;
+}
+
+/* ---- comparing a stored row with the value the writer would store ---- */
+
+/* Column `col` holds `want`: NULL for NULL, else the same text. */
+static bool col_is(sqlite3_stmt *q, int col, const char *want) {
+  if (sqlite3_column_type(q, col) == SQLITE_NULL) return want == NULL;
+  const char *have = (const char *)sqlite3_column_text(q, col);
+  return want && have && strcmp(have, want) == 0;
+}
+
+/* Column `col` holds the integer `want`, or NULL when `want` is 0 and NULL stands for it. */
+static bool col_int_is(sqlite3_stmt *q, int col, long long want, bool null_is_zero) {
+  if (sqlite3_column_type(q, col) == SQLITE_NULL) return null_is_zero && want == 0;
+  return sqlite3_column_int64(q, col) == want;
+}
+
+static sqlite3_stmt *prepare_int(kb_index_patch *p, const char *sql, sqlite3_int64 v) {
+  sqlite3_stmt *q = NULL;
+  if (sqlite3_prepare_v2(p->db, sql, -1, &q, NULL) != SQLITE_OK) return NULL;
+  sqlite3_bind_int64(q, 1, v);
+  return q;
+}
+
+/* The incidents row of inc->id as the writer would store it; its rowid in *row. */
+static bool incident_row_same(kb_index_patch *p, const kb_incident *inc, sqlite3_int64 *row) {
+  sqlite3_stmt *q = NULL;
+  if (sqlite3_prepare_v2(p->db,
+                         "SELECT rowid, slug, url, title, date, date_unix, summary, tags, categories, source_path, "
+                         "params FROM incidents WHERE id = ?",
+                         -1, &q, NULL) != SQLITE_OK)
+    return false;
+  sqlite3_bind_text(q, 1, inc->id, -1, SQLITE_STATIC);
+  char date[40] = "";
+  if (inc->has_date) kb_date_format_rfc3339(inc->date, inc->tz_min, date, sizeof date);
+  char *tags = kb_index_json_list(&inc->tags), *cats = kb_index_json_list(&inc->categories);
+  char *params = cJSON_PrintUnformatted(inc->params);
+  bool same = sqlite3_step(q) == SQLITE_ROW && col_is(q, 1, inc->slug) && col_is(q, 2, inc->url) &&
+              col_is(q, 3, inc->title) && col_is(q, 4, inc->has_date ? date : NULL) &&
+              (inc->has_date ? col_int_is(q, 5, inc->date, false) : sqlite3_column_type(q, 5) == SQLITE_NULL) &&
+              col_is(q, 6, inc->summary) && col_is(q, 7, tags) && col_is(q, 8, cats) && col_is(q, 9, inc->path) &&
+              col_is(q, 10, params ? params : "{}");
+  *row = same ? sqlite3_column_int64(q, 0) : 0;
+  sqlite3_finalize(q);
+  free(tags);
+  free(cats);
+  free(params);
+  return same;
+}
+
+/* The fts row: every column but the body. */
+static bool fts_row_same(kb_index_patch *p, sqlite3_int64 row, const kb_incident *inc, const char *stacks) {
+  sqlite3_stmt *q = prepare_int(
+      p, "SELECT title, tags, summary, stacks, identifiers, ref_id, ref_url, ref_tags FROM fts WHERE rowid = ?", row);
+  if (!q) return false;
+  kb_buf tags = KB_BUF_INIT;
+  kb_index_tags_text(inc, &tags);
+  char *idents = kb_index_ident_text(&inc->idents), *ref_tags = kb_index_json_list(&inc->tags);
+  bool same = sqlite3_step(q) == SQLITE_ROW && col_is(q, 0, inc->title) && col_is(q, 1, tags.ptr) &&
+              col_is(q, 2, inc->summary) && col_is(q, 3, stacks) && col_is(q, 4, idents) && col_is(q, 5, inc->id) &&
+              col_is(q, 6, inc->url) && col_is(q, 7, ref_tags);
+  sqlite3_finalize(q);
+  kb_buf_release(&tags);
+  free(idents);
+  free(ref_tags);
+  return same;
+}
+
+static bool idents_same(kb_index_patch *p, sqlite3_int64 row, const kb_idents *ids) {
+  sqlite3_stmt *q = prepare_int(p, "SELECT kind, value FROM identifiers WHERE incident = ? ORDER BY rowid", row);
+  size_t i = 0;
+  bool same = q != NULL;
+  for (; same && sqlite3_step(q) == SQLITE_ROW; i++)
+    same = i < ids->n && col_is(q, 0, ids->v[i].kind) && col_is(q, 1, ids->v[i].value);
+  sqlite3_finalize(q);
+  return same && i == ids->n;
+}
+
+static bool frames_same(kb_index_patch *p, sqlite3_int64 stack_row, const kb_stack *st) {
+  sqlite3_stmt *q = prepare_int(
+      p, "SELECT pos, module, function, offset, file, line, norm, flags FROM frames WHERE stack = ? ORDER BY pos",
+      stack_row);
+  size_t i = 0;
+  bool same = q != NULL;
+  while (same && sqlite3_step(q) == SQLITE_ROW) {
+    const kb_frame *f = i < st->nframes ? &st->frames[i] : NULL;
+    same = f && col_int_is(q, 0, (long long)i, false) && col_is(q, 1, f->module) && col_is(q, 2, f->function) &&
+           col_is(q, 3, f->offset) && col_is(q, 4, f->file) && col_int_is(q, 5, (int)(uint32_t)f->line, true) &&
+           col_is(q, 6, f->norm) && col_int_is(q, 7, (int)f->flags, false);
+    i++;
+  }
+  sqlite3_finalize(q);
+  return same && i == st->nframes;
+}
+
+/* The stacks rows and their frames, all but the source line. */
+static bool stacks_same(kb_index_patch *p, sqlite3_int64 row, const kb_stacks *stacks) {
+  sqlite3_stmt *q = prepare_int(
+      p, "SELECT rowid, seq, format, platform, bugcheck, signature, reason FROM stacks WHERE incident = ? ORDER BY seq",
+      row);
+  size_t i = 0;
+  bool same = q != NULL;
+  while (same && sqlite3_step(q) == SQLITE_ROW) {
+    const kb_stack *st = i < stacks->n ? &stacks->v[i] : NULL;
+    char *reason = st ? kb_reason_json(&st->reason) : NULL;
+    same = st && col_int_is(q, 1, (long long)i, false) && col_is(q, 2, st->format) && col_is(q, 3, st->platform) &&
+           col_int_is(q, 4, st->bugcheck, true) && col_is(q, 5, st->signature) && col_is(q, 6, reason) &&
+           frames_same(p, sqlite3_column_int64(q, 0), st);
+    free(reason);
+    i++;
+  }
+  sqlite3_finalize(q);
+  return same && i == stacks->n;
+}
+
+/* ---- writing the two things a prose edit changes ---- */
+
+static int write_body(kb_index_patch *p, sqlite3_int64 row, const kb_incident *inc, char **err) {
+  sqlite3_stmt *q = prepare_int(p, "UPDATE fts SET body = ?2 WHERE rowid = ?1", row);
+  if (!q) return patch_fail(p, err, "cannot update the full-text row");
+  sqlite3_bind_text(q, 2, inc->md.text ? inc->md.text : "", -1, SQLITE_STATIC);
+  int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : patch_fail(p, err, "cannot update the full-text row");
+  sqlite3_finalize(q);
+  return rc;
+}
+
+static int write_stack_lines(kb_index_patch *p, sqlite3_int64 row, const kb_stacks *stacks, char **err) {
+  sqlite3_stmt *q = prepare_int(p, "UPDATE stacks SET line = ?3 WHERE incident = ?1 AND seq = ?2", row);
+  int rc = q ? 0 : patch_fail(p, err, "cannot update the stacks");
+  for (size_t i = 0; rc == 0 && i < stacks->n; i++) {
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)i);
+    sqlite3_bind_int(q, 3, stacks->v[i].first_line);
+    if (sqlite3_step(q) != SQLITE_DONE) rc = patch_fail(p, err, "cannot update the stacks");
+    sqlite3_reset(q);
+  }
+  sqlite3_finalize(q);
+  return rc;
+}
+
+int kb_index_patch_body(kb_index_patch *p, const kb_incident *inc, char **err) {
+  sqlite3_int64 row = 0;
+  if (!incident_row_same(p, inc, &row)) return KB_INDEX_PATCH_REBUILD;
+  kb_buf stacks = KB_BUF_INIT;
+  for (size_t i = 0; i < inc->md.stacks.n; i++) kb_index_stack_text(&inc->md.stacks.v[i], &stacks);
+  bool same = fts_row_same(p, row, inc, stacks.ptr) && idents_same(p, row, &inc->idents) &&
+              stacks_same(p, row, &inc->md.stacks);
+  kb_buf_release(&stacks);
+  if (!same) return KB_INDEX_PATCH_REBUILD;
+  if (write_body(p, row, inc, err) || write_stack_lines(p, row, &inc->md.stacks, err)) return -1;
+  return 0;
+}

@@ -142,7 +142,7 @@ static void test_prose_edit_in_place(void) {
 static void test_patch_equals_full_build(void) {
   write_a_edited("## Stack\n", "A second paragraph, above the stack.\n\nAnd a third.\n\n## Stack\n");
   CHECK(edit(file_a) == 0);
-  char *fresh = kb_path_join(harness_tmpdir("patch-fresh"), "public");
+  char *fresh_tmp = harness_tmpdir("patch-fresh"), *fresh = kb_path_join(fresh_tmp, "public");
   harness_kb_build(content, fresh);
   char *fresh_index = kb_path_join(fresh, KB_INDEX_FILE);
   const char *sqls[] = {
@@ -161,6 +161,7 @@ static void test_patch_equals_full_build(void) {
   free(line);
   free(fresh_index);
   free(fresh);
+  free(fresh_tmp);
 }
 
 /* Each edit that other pages or rows depend on is refused (1) and changes nothing. (The

@@ -1,7 +1,9 @@
 /* reader.h - open a built kb.sqlite for reading. The file is immutable once published,
  * so it is opened read-only with `immutable=1`: no locks, no journal, safe to share
- * between processes and to replace by renaming a new file over it. One kb_index per
- * thread (SQLite connections are not shared). Used by match, search, the server, CLI. */
+ * between processes and to replace by renaming a new file over it. The one exception
+ * is `kb serve --watch`, whose edits of prose patch the published file in place
+ * (patch.c): its server opens it with kb_index_open_live. One kb_index per thread
+ * (SQLite connections are not shared). Used by match, search, the server, CLI. */
 #ifndef KB_INDEX_READER_H
 #define KB_INDEX_READER_H
 

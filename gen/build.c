@@ -683,12 +683,16 @@ struct kb_build_session {
   build b;      /* the incidents (front matter) of the last full build */
   kb_site site; /* its items, related incidents and templates */
   bool ready;   /* b and site describe the published site */
+  char *index_path;
+  dev_t index_dev; /* the index this session published */
+  ino_t index_ino;
 };
 
 kb_build_session *kb_build_session_new(const kb_build_opts *o, unsigned jobs) {
   kb_build_session *s = kb_xcalloc(1, sizeof *s);
   s->o = *o;
   s->jobs = build_jobs(jobs);
+  s->index_path = kb_path_join(o->out_dir, KB_INDEX_FILE);
   return s;
 }
 
@@ -702,6 +706,7 @@ static void session_drop(kb_build_session *s) {
 void kb_build_session_free(kb_build_session *s) {
   if (!s) return;
   session_drop(s);
+  free(s->index_path);
   free(s);
 }
 
@@ -711,9 +716,18 @@ int kb_build_session_build(kb_build_session *s, bool quiet, kb_build_stats *st) 
   s->b = (build){.o = &s->o, .progress = isatty(2) && !s->o.quiet, .jobs = s->jobs};
   int status = build_full(&s->b, &s->site, st);
   kb_diags_release(&s->b.diags); /* printed */
-  s->ready = status == 0;
-  if (!s->ready) session_drop(s);
+  struct stat ix;
+  s->ready = status == 0 && stat(s->index_path, &ix) == 0;
+  if (s->ready) s->index_dev = ix.st_dev, s->index_ino = ix.st_ino;
+  else session_drop(s);
   return status;
+}
+
+/* The published index is still the one this session built (and patched), not one a
+ * `kb build` from elsewhere published meanwhile, which the session knows nothing of. */
+static bool session_index_same(const kb_build_session *s) {
+  struct stat st;
+  return stat(s->index_path, &st) == 0 && st.st_dev == s->index_dev && st.st_ino == s->index_ino;
 }
 
 /* The item whose file is `path`, or -1. */
@@ -723,29 +737,43 @@ static long session_item(const kb_build_session *s, const char *path) {
   return -1;
 }
 
-/* Load an edited file: KB_INDEX_PATCH_REBUILD when it is not an incident of the site or
- * no longer loads (a full build reports why). Its warnings are shown, as a build would. */
+/* A file the site does not have that is a draft, and stays out of the site: true. */
+static bool session_draft(const kb_build_session *s, const char *path) {
+  kb_diags d = {0};
+  kb_incident *front = s->o.drafts ? NULL : kb_incident_load_front(path, &d);
+  bool draft = front && front->draft && d.errors == 0;
+  kb_incident_free(front);
+  kb_diags_release(&d);
+  return draft;
+}
+
+enum { LOAD_OK = 0, LOAD_REBUILD = KB_INDEX_PATCH_REBUILD, LOAD_DRAFT };
+
+/* Load an edited file: LOAD_REBUILD when it is not an incident of the site or no longer
+ * loads (a full build reports why); LOAD_DRAFT for a draft the site leaves out (saved
+ * again and again while it is written: nothing published changes). Its warnings are
+ * shown, as a build would. */
 static int session_load(const kb_build_session *s, const char *path, kb_incident **full, long *item) {
   *item = session_item(s, path);
-  if (*item < 0) return KB_INDEX_PATCH_REBUILD;
+  if (*item < 0) return session_draft(s, path) ? LOAD_DRAFT : LOAD_REBUILD;
   kb_diags d = {0};
   *full = kb_incident_load(path, &d);
-  int rc = *full && d.errors == 0 ? 0 : KB_INDEX_PATCH_REBUILD;
-  if (rc == 0) kb_diags_print(&d, stderr);
+  int rc = *full && d.errors == 0 ? LOAD_OK : LOAD_REBUILD;
+  if (rc == LOAD_OK) kb_diags_print(&d, stderr);
+  else kb_incident_free(*full), *full = NULL;
   kb_diags_release(&d);
   return rc;
 }
 
 static int session_index(kb_build_session *s, kb_incident **full, size_t n) {
-  char *path = kb_path_join(s->o.out_dir, KB_INDEX_FILE), *err = NULL;
-  kb_index_patch *p = kb_index_patch_begin(path, &err);
+  char *err = NULL;
+  kb_index_patch *p = kb_index_patch_begin(s->index_path, &err);
   int rc = p ? 0 : -1;
   for (size_t i = 0; rc == 0 && i < n; i++) rc = kb_index_patch_body(p, full[i], &err);
   if (rc == 0) rc = kb_index_patch_commit(p, &err);
   else kb_index_patch_abort(p);
   if (rc < 0) fprintf(stderr, "kb: %s\n", err ? err : "cannot edit the index");
   free(err);
-  free(path);
   return rc;
 }
 
@@ -775,6 +803,18 @@ static int session_path_kind(const kb_build_session *s, const char *path) {
   return is_content_file(name) ? PATH_INCIDENT : PATH_IGNORED;
 }
 
+/* The incident files among `paths` into files[]; KB_INDEX_PATCH_REBUILD when a path or
+ * the published index asks for a full build. */
+static int session_files(const kb_build_session *s, const char *const *paths, size_t n, const char **files,
+                         size_t *nfiles) {
+  for (size_t i = 0; i < n; i++) {
+    int kind = session_path_kind(s, paths[i]);
+    if (kind == PATH_REBUILD) return KB_INDEX_PATCH_REBUILD;
+    if (kind == PATH_INCIDENT) files[(*nfiles)++] = paths[i];
+  }
+  return session_index_same(s) ? 0 : KB_INDEX_PATCH_REBUILD;
+}
+
 int kb_build_session_edit(kb_build_session *s, const char *const *paths, size_t n, kb_build_stats *st) {
   double t0 = kb_now();
   memset(st, 0, sizeof *st);
@@ -783,14 +823,13 @@ int kb_build_session_edit(kb_build_session *s, const char *const *paths, size_t 
   long *item = kb_xcalloc(n ? n : 1, sizeof *item);
   const char **files = kb_xcalloc(n ? n : 1, sizeof *files);
   size_t nfiles = 0;
-  int rc = 0;
-  for (size_t i = 0; rc == 0 && i < n; i++) {
-    int kind = session_path_kind(s, paths[i]);
-    if (kind == PATH_REBUILD) rc = KB_INDEX_PATCH_REBUILD;
-    if (kind == PATH_INCIDENT) files[nfiles++] = paths[i];
+  int rc = session_files(s, paths, n, files, &nfiles);
+  n = 0; /* the incidents to patch, in full[] and item[] */
+  for (size_t i = 0; rc == 0 && i < nfiles; i++) {
+    int loaded = session_load(s, files[i], &full[n], &item[n]);
+    if (loaded == LOAD_OK) n++;
+    else if (loaded == LOAD_REBUILD) rc = KB_INDEX_PATCH_REBUILD;
   }
-  n = rc ? 0 : nfiles;
-  for (size_t i = 0; rc == 0 && i < n; i++) rc = session_load(s, files[i], &full[i], &item[i]);
   if (rc == 0 && n) rc = session_index(s, full, n);
   size_t pages_before = s->site.pages;
   for (size_t i = 0; rc == 0 && i < n; i++) rc = session_page(s, item[i], full[i]);

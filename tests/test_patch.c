@@ -232,6 +232,29 @@ static void test_paths(void) {
   free(gone);
 }
 
+/* A draft the site leaves out, saved again and again while it is written: nothing
+ * published changes, so nothing is done. A site that a `kb build` from elsewhere
+ * published meanwhile: the session knows nothing of it, a full build is needed. */
+static void test_drafts_and_foreign_builds(void) {
+  session_build();
+  kb_build_stats st;
+  char *draft = kb_path_join(content, "inc-draft.md");
+  harness_write_file(draft, "---\ntitle: Not yet\nid: inc-draft\ndraft: true\n---\nHalf written.\n");
+  const char *one[] = {draft};
+  CHECK(kb_build_session_edit(session, one, 1, &st) == 0);
+  CHECK(st.incidents == 0);
+  harness_write_file(draft, "---\ntitle: Not yet\nid: inc-draft\n---\nPublished now.\n"); /* no longer a draft */
+  CHECK(kb_build_session_edit(session, one, 1, &st) == KB_INDEX_PATCH_REBUILD);
+  CHECK(unlink(draft) == 0);
+  harness_kb_build(content, site); /* another build swaps the site: a new index file */
+  write_a_edited("Raise the pool size.\n", "Raise the pool size.\n\nWombatquill.\n");
+  CHECK(edit(file_a) == KB_INDEX_PATCH_REBUILD);
+  session_build();
+  CHECK(edit(file_a) == 0);
+  write_a(incident_a);
+  free(draft);
+}
+
 /* The index API on its own: an incident the index does not have is refused. */
 static void test_unknown_incident(void) {
   char *err = NULL;
@@ -265,6 +288,7 @@ int main(void) {
   RUN(test_patch_equals_full_build);
   RUN(test_more_than_prose_rebuilds);
   RUN(test_paths);
+  RUN(test_drafts_and_foreign_builds);
   RUN(test_unknown_incident);
   kb_build_session_free(session);
   free(content);

@@ -255,6 +255,24 @@ static void test_drafts_and_foreign_builds(void) {
   free(draft);
 }
 
+/* Many edits do not pile up full-text segments that every query would then read. */
+static void test_many_edits_merge(void) {
+  session_build();
+  for (int i = 0; i < 40; i++) {
+    char *para = kb_xasprintf("Raise the pool size.\n\nEdit number %d.\n", i);
+    write_a_edited("Raise the pool size.\n", para);
+    CHECK(edit(file_a) == 0);
+    free(para);
+  }
+  char *segments = query_text(index_path, "SELECT count(DISTINCT segid) FROM fts_idx");
+  CHECK(atoi(segments) <= 12); /* 41 without FTS5's automatic merging */
+  free(segments);
+  kb_index *ix = harness_index_open(site);
+  CHECK(ix && search_total(ix, "number") == 1);
+  kb_index_close(ix);
+  write_a(incident_a);
+}
+
 /* The index API on its own: an incident the index does not have is refused. */
 static void test_unknown_incident(void) {
   char *err = NULL;
@@ -289,6 +307,7 @@ int main(void) {
   RUN(test_more_than_prose_rebuilds);
   RUN(test_paths);
   RUN(test_drafts_and_foreign_builds);
+  RUN(test_many_edits_merge);
   RUN(test_unknown_incident);
   kb_build_session_free(session);
   free(content);

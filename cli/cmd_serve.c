@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "gen.h"
+#include "index/index.h"
 #include "server.h"
 #include "util/util.h"
 #include "watch.h"
@@ -119,6 +120,17 @@ static int parse_args(int argc, char **argv, serve_opts *o) {
   if (!out[0] || strcmp(out, "/") == 0 || strcmp(out, ".") == 0)
     return cli_usage_error(serve_usage, "serve: refusing to build into '%s'", out);
   return 0;
+}
+
+/* Roll back an edit in place that a killed `kb serve --watch` left half committed: the
+ * readers refuse the index until then (and the first build may fail and leave it served). */
+static void recover_index(const serve_opts *o) {
+  char *path = kb_path_join(o->server.site_dir, "kb.sqlite"), *err = NULL;
+  int rc = kb_index_patch_recover(path, &err);
+  if (rc > 0) fprintf(stderr, "kb: rolled back an edit of %s that was interrupted\n", path);
+  if (rc < 0) fprintf(stderr, "kb: %s\n", err);
+  free(err);
+  free(path);
 }
 
 /* The first build (a session's under --watch): a failure still serves the last
@@ -233,6 +245,7 @@ int cmd_serve(int argc, char **argv) {
   char *wasm_dir = cli_default_wasm_dir(); /* the snapshot it publishes searches without us too */
   o.build.wasm_dir = wasm_dir;
   kb_build_session *session = o.watch ? kb_build_session_new(&o.build, 0) : NULL;
+  if (session) recover_index(&o); /* an edit the last --watch died in */
   if (!o.no_build && initial_build(&o, session) != 0) {
     kb_build_session_free(session);
     free(wasm_dir);

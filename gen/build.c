@@ -369,12 +369,33 @@ static const char *spill_read(spill *sp, const spill *from, const rec_loc *loc) 
   return sp->rd;
 }
 
+static bool str_same(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+
+static bool strlist_same(const kb_strlist *a, const kb_strlist *b) {
+  if (a->n != b->n) return false;
+  for (size_t i = 0; i < a->n; i++)
+    if (strcmp(a->v[i], b->v[i]) != 0) return false;
+  return true;
+}
+
+/* The whole load of a file says what its front matter said when the site was ordered
+ * and listed from it: every field the other pages show (the summary when the front
+ * matter gave one). A file saved between the two reads differs. */
+static bool front_same(const kb_incident *front, const kb_incident *full) {
+  return str_same(front->id, full->id) && str_same(front->url, full->url) && str_same(front->slug, full->slug) &&
+         str_same(front->title, full->title) && front->has_date == full->has_date &&
+         (!front->has_date || (front->date == full->date && front->tz_min == full->tz_min)) &&
+         front->draft == full->draft && strlist_same(&front->tags, &full->tags) &&
+         strlist_same(&front->categories, &full->categories) && strlist_same(&front->aliases, &full->aliases) &&
+         (!front->summary || str_same(front->summary, full->summary));
+}
+
 /* Load incident j whole; NULL (and errs[j]) when it no longer loads as its front did. */
 static kb_incident *full_load(stream *x, size_t j, unsigned worker) {
   const kb_incident *front = x->site->items[j].inc;
   kb_diags d = {0};
   kb_incident *full = kb_incident_load(front->path, &d);
-  if (full && (strcmp(full->id, front->id) != 0 || strcmp(full->url, front->url) != 0)) {
+  if (full && !front_same(front, full)) {
     kb_incident_free(full);
     full = NULL;
     kb_diags_add(&x->errs[j], KB_ERROR, front->path, 0, "changed while the build read it; build again");
@@ -758,7 +779,10 @@ static int session_load(const kb_build_session *s, const char *path, kb_incident
   if (*item < 0) return session_draft(s, path) ? LOAD_DRAFT : LOAD_REBUILD;
   kb_diags d = {0};
   *full = kb_incident_load(path, &d);
-  int rc = *full && d.errors == 0 ? LOAD_OK : LOAD_REBUILD;
+  /* the pages show the item's front matter: it must still be the file's (a save during
+   * the last full build may have changed the file between that build's two reads) */
+  const kb_incident *front = s->site.items[*item].inc;
+  int rc = *full && d.errors == 0 && front_same(front, *full) ? LOAD_OK : LOAD_REBUILD;
   if (rc == LOAD_OK) kb_diags_print(&d, stderr);
   else kb_incident_free(*full), *full = NULL;
   kb_diags_release(&d);
@@ -784,6 +808,7 @@ static int session_page(kb_build_session *s, long item, const kb_incident *full)
   s->site.replace_files = true;
   kb_site_digest(&s->site, (size_t)item, full, &rec);
   int rc = rec.err ? -1 : kb_site_write_incident(&s->site, (size_t)item, rec.ptr, rec.len);
+  s->site.diags = NULL;
   kb_diags_print(&d, stderr);
   kb_diags_release(&d);
   kb_buf_release(&rec);
@@ -795,10 +820,16 @@ static int session_page(kb_build_session *s, long item, const kb_incident *full)
  * temporary file), or anything else (PATH_REBUILD: a folder, a template, lost events). */
 enum { PATH_INCIDENT, PATH_IGNORED, PATH_REBUILD };
 
+/* `path` is `dir` or below it. */
+static bool path_under(const char *path, const char *dir) {
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/') n--; /* as kb_path_join joins */
+  return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
 static int session_path_kind(const kb_build_session *s, const char *path) {
-  size_t n = strlen(s->o.content_dir);
-  while (n > 1 && s->o.content_dir[n - 1] == '/') n--; /* as kb_path_join joins */
-  if (strncmp(path, s->o.content_dir, n) != 0 || path[n] != '/' || kb_str_endswith(path, "/")) return PATH_REBUILD;
+  if (path_under(path, s->o.templates_dir)) return PATH_REBUILD; /* even inside the content folder */
+  if (!path_under(path, s->o.content_dir) || kb_str_endswith(path, "/") || !strchr(path, '/')) return PATH_REBUILD;
   const char *name = strrchr(path, '/') + 1;
   return is_content_file(name) ? PATH_INCIDENT : PATH_IGNORED;
 }

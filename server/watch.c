@@ -73,7 +73,11 @@ kb_watch *kb_watch_new(const char *const *dirs, size_t n, char **err) {
 int kb_watch_fd(const kb_watch *w) { return w->fd; }
 
 static void note_path(kb_strlist *paths, const char *dir, const char *name, bool folder) {
-  if (!paths) return;
+  if (!paths || (paths->n && !paths->v[paths->n - 1][0])) return; /* full already: "" */
+  if (paths->n >= KB_WATCH_MAX_PATHS) { /* a checkout of thousands of files: rebuild them all */
+    kb_strlist_push(paths, "");
+    return;
+  }
   char *path = dir ? kb_path_join(dir, name) : kb_xstrdup("");
   if (folder) {
     char *with_slash = kb_xasprintf("%s/", path);

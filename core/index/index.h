@@ -48,6 +48,10 @@ int kb_index_patch_body(kb_index_patch *p, const kb_incident *inc, char **err);
 int kb_index_patch_commit(kb_index_patch *p, char **err);
 /* Roll back what was staged and free p. Accepts NULL. */
 void kb_index_patch_abort(kb_index_patch *p);
+/* An edit interrupted in its commit (the process died) leaves a rollback journal beside
+ * the index, and readers refuse the file: roll it back. 0: there was none; 1: rolled
+ * back; -1 and *err (caller frees): it could not be. */
+int kb_index_patch_recover(const char *path, char **err);
 
 /* Text of the FTS "identifiers" column for an incident: every identifier in the
  * spellings people type (0xA, 0x0000000A, IRQL_NOT_LESS_OR_EQUAL, MsLbfoProvider.sys,

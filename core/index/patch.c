@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "content/date.h"
 #include "index/index.h"
@@ -38,17 +39,21 @@ static int patch_fail(kb_index_patch *p, char **err, const char *what) {
   return -1;
 }
 
+static int index_version(sqlite3 *db) {
+  sqlite3_stmt *st = NULL;
+  int version = -1;
+  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    version = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return version;
+}
+
 kb_index_patch *kb_index_patch_begin(const char *path, char **err) {
   kb_index_patch *p = kb_xcalloc(1, sizeof *p);
   p->path = kb_xstrdup(path);
-  sqlite3_stmt *st = NULL;
-  int version = -1;
   if (sqlite3_open_v2(path, &p->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) goto err;
   sqlite3_busy_timeout(p->db, PATCH_BUSY_MS);
-  if (sqlite3_prepare_v2(p->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-    version = sqlite3_column_int(st, 0);
-  sqlite3_finalize(st);
-  if (version != KB_INDEX_SCHEMA_VERSION) {
+  if (index_version(p->db) != KB_INDEX_SCHEMA_VERSION) {
     *err = kb_xasprintf("%s: not a kb index of schema %d; build it again", path, KB_INDEX_SCHEMA_VERSION);
     kb_index_patch_abort(p);
     return NULL;
@@ -59,6 +64,31 @@ err:
                       p->db ? sqlite3_errmsg(p->db) : "out of memory");
   kb_index_patch_abort(p);
   return NULL;
+}
+
+int kb_index_patch_recover(const char *path, char **err) {
+  char *journal = kb_xasprintf("%s-journal", path);
+  bool hot = access(journal, F_OK) == 0;
+  free(journal);
+  if (!hot) return 0;
+  sqlite3 *db = NULL;
+  int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+  if (rc == SQLITE_OK) sqlite3_busy_timeout(db, PATCH_BUSY_MS);
+  /* The first read of a handle that takes locks plays a hot journal back. A journal of
+   * an edit killed before its commit wrote anything is not hot and stays: a write
+   * transaction (the schema version set to itself) replaces it and deletes it. */
+  char *sql = kb_xasprintf("SELECT count(*) FROM sqlite_schema; BEGIN IMMEDIATE; PRAGMA user_version = %d; COMMIT",
+                           KB_INDEX_SCHEMA_VERSION);
+  if (rc == SQLITE_OK && index_version(db) != KB_INDEX_SCHEMA_VERSION) rc = SQLITE_MISMATCH;
+  if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+  free(sql);
+  if (rc != SQLITE_OK)
+    *err = kb_xasprintf("%s: cannot roll back an interrupted edit: %s", path,
+                        rc == SQLITE_MISMATCH ? "not a kb index of this version"
+                        : db                  ? sqlite3_errmsg(db)
+                                              : "out of memory");
+  sqlite3_close(db);
+  return rc == SQLITE_OK ? 1 : -1;
 }
 
 void kb_index_patch_abort(kb_index_patch *p) {

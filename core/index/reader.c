@@ -13,7 +13,9 @@
 #include "index/index.h"
 #include "util/util.h"
 
-#define LIVE_BUSY_MS 2000 /* a live handle waits this long for an edit's commit */
+/* A live handle waits this long for an edit's commit: as long as the edit waits for
+ * readers (PATCH_BUSY_MS), so that a slow reader does not make the others fail. */
+#define LIVE_BUSY_MS 5000
 
 struct kb_index {
   sqlite3 *db;
@@ -86,8 +88,10 @@ static unsigned long be32(const unsigned char *p) {
  * the user (caller frees). SQLite alone would take a zero-byte file for an empty
  * database and a cut-off one for whole until a query reached a missing page, so the
  * 100-byte header is checked here: the magic string, the page size and, when the
- * header vouches for it (version-valid-for = change counter), the page count. */
-static char *file_problem(const char *path, const struct stat *sb) {
+ * header vouches for it (version-valid-for = change counter), the page count. Not the
+ * page count of a live index: an edit's commit writes the header before it extends
+ * the file, and this read takes no lock. */
+static char *file_problem(const char *path, const struct stat *sb, bool live) {
   if (sb->st_size == 0) return kb_xstrdup("empty file (0 bytes), not a kb index");
   unsigned char h[100];
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -101,12 +105,25 @@ static char *file_problem(const char *path, const struct stat *sb) {
   if (page < 512 || (page & (page - 1)) != 0) return kb_xasprintf("damaged SQLite header (page size %lu)", page);
   unsigned long pages = be32(h + 28);
   long long want = (long long)pages * (long long)page;
-  if (pages && be32(h + 92) == be32(h + 24) && (long long)sb->st_size < want)
+  if (!live && pages && be32(h + 92) == be32(h + 24) && (long long)sb->st_size < want)
     return kb_xasprintf("truncated (%lld of %lld bytes)", (long long)sb->st_size, want);
   if (sb->st_size % (off_t)page != 0)
     return kb_xasprintf("truncated or damaged (%lld bytes is not a whole number of %lu-byte pages)",
                         (long long)sb->st_size, page);
   return NULL;
+}
+#endif
+
+#ifndef __wasi__
+/* A rollback journal beside the index: `kb serve --watch` is committing an edit, or
+ * died while it did. An immutable handle would read the half-written pages as they
+ * are (SQLite rolls a journal back only for a handle that takes locks), so none is
+ * opened then. */
+static bool interrupted_edit(const char *path) {
+  char *journal = kb_xasprintf("%s-journal", path);
+  bool there = access(journal, F_OK) == 0;
+  free(journal);
+  return there;
 }
 #endif
 
@@ -117,10 +134,16 @@ static kb_index *index_open(const char *path, bool live, char **err) {
     *err = kb_xasprintf("%s: no index here; run 'kb build' first (or pass --site DIR)", path);
     return NULL;
   }
-  char *why = file_problem(path, &sb);
+  char *why = file_problem(path, &sb, live);
   if (why) {
     *err = kb_xasprintf("%s: %s; rebuild it with 'kb build'", path, why);
     free(why);
+    return NULL;
+  }
+  if (!live && interrupted_edit(path)) {
+    *err = kb_xasprintf("%s: an edit in place was interrupted (its rollback journal %s-journal is beside it); "
+                        "'kb serve --watch' rolls it back when it starts, or 'kb build' publishes a new index",
+                        path, path);
     return NULL;
   }
 #endif

@@ -18,7 +18,9 @@ typedef struct kb_index kb_index;
 kb_index *kb_index_open(const char *path, char **err);
 /* The same for an index that edits may change in place (kb_index_patch_begin, index.h;
  * kb serve --watch): not immutable, so each read sees the last committed edit, and a
- * read waits (2 s at most) while an edit commits. */
+ * read waits (5 s at most) while an edit commits. Other processes reading the file
+ * meanwhile (kb search, kb match, a copy) are not protected: the immutable handle
+ * refuses a file with a rollback journal beside it, but may open it a moment before. */
 kb_index *kb_index_open_live(const char *path, char **err);
 void kb_index_close(kb_index *ix); /* accepts NULL */
 sqlite3 *kb_index_db(kb_index *ix);

@@ -897,6 +897,9 @@ static void test_watch_rebuilds(void) {
     }
     CHECK(total == 1);
     CHECK(stat(index, &after) == 0 && after.st_ino == before.st_ino);
+    g = get_json("/api/generation", 200); /* open pages reload */
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(g, "generation")) > gen);
+    cJSON_Delete(g);
     resp r2;
     CHECK(get("/incidents/watched/", &r2) && r2.status == 200);
     CHECK_CONTAINS(r2.body, "numbatquill");

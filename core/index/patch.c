@@ -180,51 +180,56 @@ static bool fts_row_same(kb_index_patch *p, sqlite3_int64 row, const kb_incident
   return same;
 }
 
+/* Rows of q (finalized here) against n wanted values: the same count, and row i
+ * matching value i by same_row. */
+typedef bool (*row_same_fn)(kb_index_patch *p, sqlite3_stmt *q, size_t i, const void *want);
+
+static bool rows_same(kb_index_patch *p, sqlite3_stmt *q, size_t n, row_same_fn same_row, const void *want) {
+  size_t i = 0;
+  bool same = q != NULL;
+  for (; same && sqlite3_step(q) == SQLITE_ROW; i++) same = i < n && same_row(p, q, i, want);
+  sqlite3_finalize(q);
+  return same && i == n;
+}
+
+static bool ident_row_same(kb_index_patch *p, sqlite3_stmt *q, size_t i, const void *want) {
+  (void)p;
+  const kb_ident *id = &((const kb_idents *)want)->v[i];
+  return col_is(q, 0, id->kind) && col_is(q, 1, id->value);
+}
+
+static bool frame_row_same(kb_index_patch *p, sqlite3_stmt *q, size_t i, const void *want) {
+  (void)p;
+  const kb_frame *f = &((const kb_stack *)want)->frames[i];
+  return col_int_is(q, 0, (long long)i, false) && col_is(q, 1, f->module) && col_is(q, 2, f->function) &&
+         col_is(q, 3, f->offset) && col_is(q, 4, f->file) && col_int_is(q, 5, (int)(uint32_t)f->line, true) &&
+         col_is(q, 6, f->norm) && col_int_is(q, 7, (int)f->flags, false);
+}
+
+/* A stacks row and its frames, all but the source line. */
+static bool stack_row_same(kb_index_patch *p, sqlite3_stmt *q, size_t i, const void *want) {
+  const kb_stack *st = &((const kb_stacks *)want)->v[i];
+  char *reason = kb_reason_json(&st->reason);
+  bool same = col_int_is(q, 1, (long long)i, false) && col_is(q, 2, st->format) && col_is(q, 3, st->platform) &&
+              col_int_is(q, 4, st->bugcheck, true) && col_is(q, 5, st->signature) && col_is(q, 6, reason);
+  free(reason);
+  if (!same) return false;
+  sqlite3_stmt *frames = prepare_int(
+      p, "SELECT pos, module, function, offset, file, line, norm, flags FROM frames WHERE stack = ? ORDER BY pos",
+      sqlite3_column_int64(q, 0));
+  return rows_same(p, frames, st->nframes, frame_row_same, st);
+}
+
 static bool idents_same(kb_index_patch *p, sqlite3_int64 row, const kb_idents *ids) {
   sqlite3_stmt *q = prepare_int(p, "SELECT kind, value FROM identifiers WHERE incident = ? ORDER BY rowid", row);
-  size_t i = 0;
-  bool same = q != NULL;
-  for (; same && sqlite3_step(q) == SQLITE_ROW; i++)
-    same = i < ids->n && col_is(q, 0, ids->v[i].kind) && col_is(q, 1, ids->v[i].value);
-  sqlite3_finalize(q);
-  return same && i == ids->n;
+  return rows_same(p, q, ids->n, ident_row_same, ids);
 }
 
-static bool frames_same(kb_index_patch *p, sqlite3_int64 stack_row, const kb_stack *st) {
-  sqlite3_stmt *q = prepare_int(
-      p, "SELECT pos, module, function, offset, file, line, norm, flags FROM frames WHERE stack = ? ORDER BY pos",
-      stack_row);
-  size_t i = 0;
-  bool same = q != NULL;
-  while (same && sqlite3_step(q) == SQLITE_ROW) {
-    const kb_frame *f = i < st->nframes ? &st->frames[i] : NULL;
-    same = f && col_int_is(q, 0, (long long)i, false) && col_is(q, 1, f->module) && col_is(q, 2, f->function) &&
-           col_is(q, 3, f->offset) && col_is(q, 4, f->file) && col_int_is(q, 5, (int)(uint32_t)f->line, true) &&
-           col_is(q, 6, f->norm) && col_int_is(q, 7, (int)f->flags, false);
-    i++;
-  }
-  sqlite3_finalize(q);
-  return same && i == st->nframes;
-}
-
-/* The stacks rows and their frames, all but the source line. */
 static bool stacks_same(kb_index_patch *p, sqlite3_int64 row, const kb_stacks *stacks) {
   sqlite3_stmt *q = prepare_int(
       p, "SELECT rowid, seq, format, platform, bugcheck, signature, reason FROM stacks WHERE incident = ? ORDER BY seq",
       row);
-  size_t i = 0;
-  bool same = q != NULL;
-  while (same && sqlite3_step(q) == SQLITE_ROW) {
-    const kb_stack *st = i < stacks->n ? &stacks->v[i] : NULL;
-    char *reason = st ? kb_reason_json(&st->reason) : NULL;
-    same = st && col_int_is(q, 1, (long long)i, false) && col_is(q, 2, st->format) && col_is(q, 3, st->platform) &&
-           col_int_is(q, 4, st->bugcheck, true) && col_is(q, 5, st->signature) && col_is(q, 6, reason) &&
-           frames_same(p, sqlite3_column_int64(q, 0), st);
-    free(reason);
-    i++;
-  }
-  sqlite3_finalize(q);
-  return same && i == stacks->n;
+  return rows_same(p, q, stacks->n, stack_row_same, stacks);
 }
 
 /* ---- writing the two things a prose edit changes ---- */

@@ -20,6 +20,12 @@
 #define MAX_SEGMENT 255
 #define MAX_IN_MEMORY ((size_t)32 << 20) /* larger files are sent as they are, never gzipped */
 #define GZIP_MIN 512
+/* Files up to this size are read and sent from memory, with the header in the same write
+ * (libmicrohttpd sends a buffer's header and body together; a file's header goes first,
+ * then sendfile()). A replica behind nginx that dies between the two leaves nginx with a
+ * header it has already passed on and no body: the client gets a cut-off page, which
+ * nginx cannot retry (deploy/nginx/kb.conf reads the first 64 KB at once). */
+#define ONE_WRITE_MAX ((size_t)64 << 10)
 
 static const struct {
   const char *ext, *type;
@@ -149,8 +155,8 @@ static char *file_body(kb_srv_req *r, int fd, const struct stat *st, bool live, 
   return kb_buf_detach(&b, len);
 }
 
-/* The body from memory: with the live-reload script, or gzipped (compressed once and
- * kept in the server's cache under the variant's ETag). */
+/* The body from memory: a small file (ONE_WRITE_MAX), or with the live-reload script,
+ * or gzipped (compressed once and kept in the server's cache under the variant's ETag). */
 static enum MHD_Result send_from_memory(kb_srv_req *r, int fd, const struct stat *st, const char *type,
                                         const char *etag, bool gz, bool live) {
   size_t len = 0;
@@ -206,7 +212,7 @@ enum MHD_Result kb_srv_static(kb_srv_req *r) {
     close(fd);
     return kb_srv_queue(r, 304, MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT), 0);
   }
-  if (gz || live) return send_from_memory(r, fd, &st, type, etag, gz, live);
+  if (gz || live || (size_t)st.st_size <= ONE_WRITE_MAX) return send_from_memory(r, fd, &st, type, etag, gz, live);
   struct MHD_Response *resp = MHD_create_response_from_fd((size_t)st.st_size, fd);
   if (!resp) return close(fd), MHD_NO;
   MHD_add_response_header(resp, "Content-Type", type);

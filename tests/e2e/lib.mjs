@@ -72,14 +72,17 @@ export function buildSite() {
   return { tmp, site };
 }
 
-// `kb serve --no-build --port 0`: resolves with the URL it prints first.
-export function startServer(site) {
-  const child = spawn(kbBinary, ["serve", "--no-build", "--port", "0", "--site", site,
-                                 "--templates", path.join(root, "templates"), "--log", "off"],
-                      { stdio: ["ignore", "pipe", "inherit"] });
+// `kb serve ARGS --port 0 --templates ... --log off`: resolves with the URL it prints
+// first. onStderr, when given, receives what it writes to stderr (else inherited).
+export function startKbServe(args, { onStderr, waitSeconds = 10 } = {}) {
+  const child = spawn(kbBinary, ["serve", ...args, "--port", "0", "--templates", path.join(root, "templates"),
+                                 "--log", "off"],
+                      { stdio: ["ignore", "pipe", onStderr ? "pipe" : "inherit"] });
+  if (onStderr) child.stderr.on("data", onStderr);
   return new Promise((resolve, reject) => {
     let out = "";
-    const timer = setTimeout(() => { child.kill(); reject(new Error("kb serve printed no URL in 10 s")); }, 10000);
+    const timer = setTimeout(() => { child.kill(); reject(new Error(`kb serve printed no URL in ${waitSeconds} s`)); },
+                             waitSeconds * 1000);
     child.stdout.on("data", (d) => {
       out += d;
       const m = out.match(/listening on (http:\/\/\S+?\/)(\s|$)/);
@@ -87,6 +90,17 @@ export function startServer(site) {
     });
     child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`kb serve exited (${code}) before listening`)); });
   });
+}
+
+// `kb serve --no-build` on a built site.
+export function startServer(site) { return startKbServe(["--no-build", "--site", site]); }
+
+// SIGTERM, and wait for it to exit. Accepts undefined.
+export async function stopServer(server) {
+  if (!server) return;
+  const exited = new Promise((r) => server.child.once("exit", r));
+  server.child.kill("SIGTERM");
+  await exited;
 }
 
 export async function launchBrowser() {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import {
-  root, artifacts, seedPath, buildSite, startServer, launchBrowser, axe, weighPage, report, screenshotPath, stackOf,
+  root, artifacts, seedPath, buildSite, startServer, stopServer, launchBrowser, axe, weighPage, report, screenshotPath, stackOf,
 } from "./lib.mjs";
 
 const KB0001_FILE = path.join(root, "content", "2013-12-22-kb2887595-mslbfoprovider-bugcheck.md");
@@ -25,11 +25,7 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  if (server) {
-    const exited = new Promise((r) => server.child.once("exit", r));
-    server.child.kill("SIGTERM");
-    await exited;
-  }
+  await stopServer(server);
   if (site) fs.rmSync(site.tmp, { recursive: true, force: true });
   fs.mkdirSync(artifacts, { recursive: true });
   fs.writeFileSync(path.join(artifacts, "report.json"), JSON.stringify(report, null, 2) + "\n");

@@ -3,11 +3,10 @@
 // applied in place (the server says so), search finds the new word at once.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { root, kbBinary, launchBrowser } from "./lib.mjs";
+import { root, startKbServe, stopServer, launchBrowser } from "./lib.mjs";
 
 const KB0001 = "2013-12-22-kb2887595-mslbfoprovider-bugcheck.md";
 const KB0001_URL = "incidents/kb2887595-mslbfoprovider-bugcheck/";
@@ -15,40 +14,19 @@ const T = { timeout: 90000 };
 
 let tmp, server, browser, base, stderr = "";
 
-// `kb serve --watch` over a copy of content/: resolves with its URL once listening.
-function startWatching(content, site) {
-  const child = spawn(kbBinary, ["serve", "--watch", "--port", "0", "--content", content, "--site", site,
-                                 "--templates", path.join(root, "templates"), "--log", "off"],
-                      { stdio: ["ignore", "pipe", "pipe"] });
-  child.stderr.on("data", (d) => { stderr += d; });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => { child.kill(); reject(new Error("kb serve --watch printed no URL in 30 s")); }, 30000);
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/\S+?\/)(\s|$)/);
-      if (m) { clearTimeout(timer); child.stdout.resume(); resolve({ child, url: m[1] }); }
-    });
-    child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`kb serve exited (${code}) before listening`)); });
-  });
-}
-
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kb-e2e-watch-"));
   const content = path.join(tmp, "content");
   fs.cpSync(path.join(root, "content"), content, { recursive: true });
-  server = await startWatching(content, path.join(tmp, "site"));
+  server = await startKbServe(["--watch", "--content", content, "--site", path.join(tmp, "site")],
+                              { onStderr: (d) => { stderr += d; }, waitSeconds: 30 });
   base = server.url;
   browser = await launchBrowser();
 });
 
 after(async () => {
   if (browser) await browser.close();
-  if (server) {
-    const exited = new Promise((r) => server.child.once("exit", r));
-    server.child.kill("SIGTERM");
-    await exited;
-  }
+  await stopServer(server);
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 

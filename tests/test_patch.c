@@ -337,6 +337,49 @@ static void test_unknown_incident(void) {
   free(bogus);
 }
 
+/* One statement on the index at `path`, read-write. */
+static int exec_sql(const char *path, const char *sql) {
+  sqlite3 *db = NULL;
+  int rc = sqlite3_open(path, &db) == SQLITE_OK ? sqlite3_exec(db, sql, NULL, NULL, NULL) : SQLITE_ERROR;
+  sqlite3_close(db);
+  return rc;
+}
+
+/* word_docs (the counts of common words, for ranking) follows an edit's words. None is
+ * common in three incidents, so every word of the index is entered as one first: the
+ * edit drops words only inc-a's body has, adds one only inc-c had, and repeats words
+ * the title and the stack have; each count must then equal fts_v's (what a full build would store). */
+static void test_word_docs_follow_edits(void) {
+  write_a(incident_a);
+  session_build();
+  CHECK(exec_sql(index_path, "INSERT INTO word_docs SELECT term, doc FROM fts_v") == SQLITE_OK);
+  char *words = query_text(index_path, "SELECT count(*) FROM word_docs");
+  CHECK(atoi(words) > 50);
+  free(words);
+  write_a_edited("Raise the pool size.", "Grow the gateway pool for every order.");
+  CHECK(edit(file_a) == 0);
+  const char *checks[][2] = {
+      {"SELECT count(*) FROM word_docs w LEFT JOIN fts_v v ON v.term = w.word WHERE coalesce(v.doc, 0) != w.incidents",
+       "0"},
+      {"SELECT incidents FROM word_docs WHERE word = 'gateway'", "2"},
+      {"SELECT incidents FROM word_docs WHERE word = 'raise'", "0"},
+      {"SELECT incidents FROM word_docs WHERE word = 'order'", "1"},
+      {"SELECT incidents FROM word_docs WHERE word = 'pool'", "1"},
+  };
+  for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+    char *got = query_text(index_path, checks[i][0]);
+    CHECK_STR(got, checks[i][1]);
+    free(got);
+  }
+  write_a(incident_a); /* and back */
+  CHECK(edit(file_a) == 0);
+  char *off = query_text(index_path, checks[0][0]), *raise = query_text(index_path, checks[2][0]);
+  CHECK_STR(off, "0");
+  CHECK_STR(raise, "1");
+  free(off);
+  free(raise);
+}
+
 int main(void) {
   if (!setup()) return harness_done();
   RUN(test_prose_edit_in_place);
@@ -347,6 +390,7 @@ int main(void) {
   RUN(test_many_edits_merge);
   RUN(test_interrupted_edit);
   RUN(test_unknown_incident);
+  RUN(test_word_docs_follow_edits);
   kb_build_session_free(session);
   free(content);
   free(site);

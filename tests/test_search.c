@@ -7,12 +7,15 @@
  * (KB_SEARCH_RANK_BUDGET for one word), so paging runs through the window (bm25 order) and past it
  * (index order): every page together must give each match once. Two older incidents
  * carry Java stacks, for the part-of-a-name lookup. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "harness.h"
+#include "index/index.h"
+#include "index/rank.h"
 #include "index/reader.h"
 #include "search/highlight.h"
 #include "search/search.h"
@@ -35,10 +38,12 @@ static void build_site(void) {
     gmtime_r(&when, &tm);
     char date[32];
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    /* lengths and repeats vary, so that bm25's scores do (test_rank_is_bm25) */
     char *md = kb_xasprintf("---\ntitle: Incident %d\nid: inc-%04d\ndate: %s\n---\n"
-                            "The common path failed; the %s helped.%s\n",
+                            "The common path failed; the %s helped.%s%.*s%.*s\n",
                             i, i, date, i % 7 == 3 ? "rollbacks" : "rollback",
-                            i == SITE_N - 1 ? " common common common" : "");
+                            i == SITE_N - 1 ? " common common common" : "", (i % 5) * 5, " path path path path",
+                            (i % 13) * 6, " alpha alpha alpha alpha alpha alpha alpha alpha alpha alpha alpha alpha");
     harness_write_file(name, md);
     free(md);
     free(name);
@@ -104,6 +109,88 @@ static void test_pages_through_and_past_the_window(void) {
   CHECK(s.total == SITE_N && s.ranked == KB_SEARCH_RANK_BUDGET / 3 && s.n == 10);
   kb_search_release(&s);
   free(err);
+  kb_index_close(ix);
+}
+
+/* Every score of every match of `fts` from kb_bm25, told the counts `dfs` (one int64
+ * per phrase), equals FTS5's bm25. Returns the number of matches compared. */
+static int compare_ranks(kb_index *ix, const char *fts, const int64_t *dfs, int phrases) {
+  sqlite3_stmt *st = NULL;
+  CHECK(sqlite3_prepare_v2(kb_index_db(ix), "SELECT rowid, rank, kb_bm25(fts, ?2, " KB_RANK_WEIGHTS ") FROM fts "
+                           "WHERE fts MATCH ?1", -1, &st, NULL) == SQLITE_OK);
+  sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 2, dfs, phrases * (int)sizeof *dfs, SQLITE_STATIC);
+  int rows = 0, rc;
+  double lo = 1e300, hi = -1e300;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    double bm25 = sqlite3_column_double(st, 1), ours = sqlite3_column_double(st, 2);
+    if (bm25 != ours)
+      harness_fail(__FILE__, __LINE__, "%s: row %lld: bm25 %.17g, kb_bm25 %.17g", fts, sqlite3_column_int64(st, 0),
+                   bm25, ours);
+    lo = bm25 < lo ? bm25 : lo;
+    hi = bm25 > hi ? bm25 : hi;
+    rows++;
+  }
+  CHECK(rc == SQLITE_DONE);
+  CHECK(rows < 2 || lo < hi); /* the scores differ: the comparison means something */
+  sqlite3_finalize(st);
+  return rows;
+}
+
+/* kb_bm25 gives FTS5's bm25 scores exactly: with the counts search gives it (word_docs
+ * for common words, -1 for the rest), with every count given, with none given. */
+static void test_rank_is_bm25(void) {
+  kb_index *ix = open_index();
+  if (!ix) return;
+  /* word_docs has the common words, with fts_v's counts */
+  CHECK(kb_index_common_word_docs(ix, "common", 6) == SITE_N);
+  CHECK(kb_index_common_word_docs(ix, "Path", 4) == SITE_N);
+  CHECK(kb_index_common_word_docs(ix, "rollbacks", 9) == -1); /* in 179: not common */
+  CHECK(kb_index_word_docs(ix, "rollbacks", 9) == (SITE_N + 3) / 7);
+  sqlite3_stmt *st = NULL;
+  CHECK(sqlite3_prepare_v2(kb_index_db(ix),
+                           "SELECT (SELECT count(*) FROM word_docs), (SELECT count(*) FROM fts_v WHERE doc >= "
+                           "?1), (SELECT count(*) FROM word_docs w JOIN fts_v v ON v.term = w.word AND "
+                           "v.doc = w.incidents)", -1, &st, NULL) == SQLITE_OK);
+  sqlite3_bind_int(st, 1, KB_INDEX_COMMON_WORD);
+  CHECK(sqlite3_step(st) == SQLITE_ROW);
+  long long words = sqlite3_column_int64(st, 0);
+  CHECK(words >= 6 && words == sqlite3_column_int64(st, 1) && words == sqlite3_column_int64(st, 2));
+  sqlite3_finalize(st);
+  const struct {
+    const char *fts;
+    int phrases;
+    const char *words[3]; /* NULL: a phrase whose count search does not look up */
+  } queries[] = {
+      {"\"common\"", 1, {"common"}},
+      {"\"common\" \"path\" \"failed\"", 3, {"common", "path", "failed"}},
+      {"\"alpha\" \"rollbacks\"", 2, {"alpha", "rollbacks"}},
+      {"\"path\" \"roll\"*", 2, {"path", NULL}},
+      {"\"helped\" \"the common\"", 2, {"helped", NULL}},
+  };
+  for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
+    int64_t search_dfs[3], exact[3], none[3] = {-1, -1, -1};
+    int phrases = queries[q].phrases;
+    for (int i = 0; i < phrases; i++) {
+      const char *w = queries[q].words[i];
+      search_dfs[i] = w ? kb_index_common_word_docs(ix, w, strlen(w)) : -1;
+      exact[i] = w ? kb_index_word_docs(ix, w, strlen(w)) : -1;
+    }
+    int rows = compare_ranks(ix, queries[q].fts, search_dfs, phrases);
+    CHECK(rows > 100);
+    CHECK(compare_ranks(ix, queries[q].fts, exact, phrases) == rows);
+    CHECK(compare_ranks(ix, queries[q].fts, none, phrases) == rows);
+  }
+  /* a blob of the wrong size: every count read, the same scores */
+  int64_t two[2] = {1, 1};
+  CHECK(compare_ranks(ix, "\"common\"", two, 2) == SITE_N);
+  /* a count given is a count used: "common" said to be rare scores higher than bm25 */
+  sqlite3_stmt *wrong = NULL;
+  CHECK(sqlite3_prepare_v2(kb_index_db(ix), "SELECT count(*) FROM fts WHERE fts MATCH 'common' AND "
+                           "kb_bm25(fts, ?1, " KB_RANK_WEIGHTS ") < rank", -1, &wrong, NULL) == SQLITE_OK);
+  sqlite3_bind_blob(wrong, 1, two, (int)sizeof two[0], SQLITE_STATIC);
+  CHECK(sqlite3_step(wrong) == SQLITE_ROW && sqlite3_column_int(wrong, 0) == SITE_N);
+  sqlite3_finalize(wrong);
   kb_index_close(ix);
 }
 
@@ -216,6 +303,7 @@ int main(void) {
   RUN(test_snippets);
   build_site();
   RUN(test_pages_through_and_past_the_window);
+  RUN(test_rank_is_bm25);
   RUN(test_whole_word_is_not_a_prefix);
   RUN(test_parts_of_names);
   free(site_dir);

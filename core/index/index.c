@@ -1,6 +1,6 @@
 /* index.c - write kb.sqlite, the index of a built site.
  *
- * On-disk format (schema version 5; `PRAGMA user_version` holds the version):
+ * On-disk format (schema version 6; `PRAGMA user_version` holds the version):
  *
  *   meta(key TEXT PRIMARY KEY, value TEXT)
  *       schema_version, generator, built_at (RFC 3339), base_url, incidents.
@@ -47,6 +47,11 @@
  *       stacks 2, identifiers 8 (stored with the 'rank' config, so ORDER BY rank uses it).
  *   fts_v: fts5vocab(fts, 'row') (no storage of its own): in how many incidents a word is
  *       a whole token of fts (read from the word's doclist: kb_index_word_docs).
+ *   word_docs(word TEXT PRIMARY KEY, incidents INTEGER) WITHOUT ROWID: fts_v's count for
+ *       every word in at least KB_INDEX_COMMON_WORD incidents, copied once the full text
+ *       is merged: counting a common word reads most of the index (4 ms for one word at
+ *       100,000 incidents), and search needs the count of every word of every query to
+ *       rank (kb_bm25, rank.c). An edit in place keeps it exact (patch.c).
  *   names(rowid INTEGER PRIMARY KEY, name TEXT, incidents INTEGER, postings BLOB)
  *       each distinct name an engineer types part of (the words of the identifiers' text,
  *       every module and function of the stacks; 3 bytes or more), once for the whole
@@ -66,6 +71,7 @@
  * Errors are sticky (`int *rc`), as in SQLite's fts5, so a long series of inserts
  * needs one check at the end. */
 #include "index/index.h"
+#include "index/rank.h"
 #include "index/rows.h"
 
 #include <errno.h>
@@ -214,12 +220,13 @@ static const char schema_sql[] =
     "CREATE VIRTUAL TABLE fts USING fts5(title, tags, summary, body, stacks, identifiers,"
     " ref_id UNINDEXED, ref_url UNINDEXED, ref_tags UNINDEXED,"
     " tokenize=\"unicode61 remove_diacritics 2 tokenchars '_'\", prefix='2 3 4 5 6');"
-    "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(10.0, 5.0, 3.0, 1.0, 2.0, 8.0)');"
+    "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(" KB_RANK_WEIGHTS ")');"
     /* no merging while the rows go in: 'optimize' merges every segment once at the end
      * (the writer thread is the build's bottleneck; this took 15 % off its FTS5 time) */
     "INSERT INTO fts(fts, rank) VALUES('automerge', 0);"
     "INSERT INTO fts(fts, rank) VALUES('crisismerge', 64);"
     "CREATE VIRTUAL TABLE fts_v USING fts5vocab(fts, 'row');"
+    "CREATE TABLE word_docs(word TEXT PRIMARY KEY, incidents INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE names(rowid INTEGER PRIMARY KEY, name TEXT NOT NULL, incidents INTEGER NOT NULL,"
     " postings BLOB NOT NULL);"
     "CREATE VIRTUAL TABLE fts_names USING fts5(name, tokenize='trigram', content='', columnsize=0);"
@@ -230,6 +237,9 @@ static const char schema_sql[] =
     "CREATE TABLE stack_frames(stack INTEGER PRIMARY KEY, incident INTEGER NOT NULL, frames BLOB NOT NULL);";
 
 /* Built after the rows are in: cheaper than maintaining them during the inserts. */
+#define KB_INDEX_STR2(x) #x
+#define KB_INDEX_STR(x) KB_INDEX_STR2(x)
+
 static const char finish_sql[] =
     "CREATE INDEX frames_stack ON frames(stack, pos);"
     "CREATE INDEX stacks_incident ON stacks(incident);"
@@ -239,6 +249,7 @@ static const char finish_sql[] =
     "CREATE INDEX identifiers_incident ON identifiers(incident);"
     "CREATE INDEX incidents_date ON incidents(date_unix DESC);"
     "INSERT INTO fts(fts) VALUES('optimize');"
+    "INSERT INTO word_docs SELECT term, doc FROM fts_v WHERE doc >= " KB_INDEX_STR(KB_INDEX_COMMON_WORD) ";"
     "INSERT INTO fts_names(fts_names) VALUES('optimize');";
 
 static void writer_fail(kb_index_writer *w, int *rc, const char *what) {

@@ -6,11 +6,14 @@
 
 #include "content/incident.h"
 
-#define KB_INDEX_SCHEMA_VERSION 5
+#define KB_INDEX_SCHEMA_VERSION 6
 #define KB_INDEX_FILE "kb.sqlite"
 /* Frames of a stack kept in stack_frames (the first ones not flagged SKIP): as many as
  * matching compares. */
 #define KB_INDEX_PACKED_FRAMES 64
+/* A word in this many incidents or more has its count in word_docs (index.c): counting
+ * one in fewer reads at most this many doclist entries. A number: it goes into SQL. */
+#define KB_INDEX_COMMON_WORD 256
 
 typedef struct kb_index_writer kb_index_writer;
 

@@ -11,7 +11,9 @@
  * tables are made of (terms, frame_stats, stack_frames, names and the document
  * frequencies stored in other incidents' frames), so when they are equal the derived
  * tables are too, and only two things need writing: the fts row's body column and the
- * stacks' source lines (text added above a stack moves it down).
+ * stacks' source lines (text added above a stack moves it down); and, derived from the
+ * body, the counts in word_docs of the common words the body gains or loses (the words
+ * are cut by fts's own tokenizer, so they are the words FTS5 indexes).
  *
  * One transaction with a rollback journal, so readers see the rows before or after the
  * edit, never a mix; readers must open the file with kb_index_open_live (an immutable
@@ -23,6 +25,7 @@
 
 #include "content/date.h"
 #include "index/index.h"
+#include "index/rank.h"
 #include "index/rows.h"
 #include "stack/reason.h"
 #include "util/util.h"
@@ -256,6 +259,92 @@ static int write_stack_lines(kb_index_patch *p, sqlite3_int64 row, const kb_stac
   return rc;
 }
 
+/* ---- word_docs: the counts of common words stay exact ---- */
+
+/* fts's tokenizer as index.c declares it (tokenize="unicode61 remove_diacritics 2
+ * tokenchars '_'"); test_patch checks word_docs against fts_v after edits. */
+static const char *const tokenizer_args[] = {"remove_diacritics", "2", "tokenchars", "_"};
+
+static int collect_token(void *words, int flags, const char *token, int n, int start, int end) {
+  (void)flags, (void)start, (void)end;
+  kb_strlist_push_own(words, kb_xstrndup(token, (size_t)n));
+  return SQLITE_OK;
+}
+
+static int str_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void words_sort_unique(kb_strlist *l) {
+  if (l->n) qsort(l->v, l->n, sizeof *l->v, str_cmp);
+  size_t k = 0;
+  for (size_t i = 0; i < l->n; i++) {
+    if (k && strcmp(l->v[i], l->v[k - 1]) == 0) free(l->v[i]);
+    else l->v[k++] = l->v[i];
+  }
+  l->n = k;
+}
+
+static bool words_has(const kb_strlist *l, const char *w) {
+  return l->n && bsearch(&w, l->v, l->n, sizeof *l->v, str_cmp) != NULL;
+}
+
+/* Add `delta` to the count of each word of `from` that neither `other` nor `rest` has:
+ * the words the row gains (or loses) with its new body. */
+static int words_count(kb_index_patch *p, const kb_strlist *from, const kb_strlist *other, const kb_strlist *rest,
+                       int delta) {
+  sqlite3_stmt *q = NULL;
+  if (sqlite3_prepare_v2(p->db, "UPDATE word_docs SET incidents = incidents + ?2 WHERE word = ?1", -1, &q, NULL))
+    return -1;
+  sqlite3_bind_int(q, 2, delta);
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < from->n; i++) {
+    if (words_has(other, from->v[i]) || words_has(rest, from->v[i])) continue;
+    sqlite3_bind_text(q, 1, from->v[i], -1, SQLITE_STATIC);
+    if (sqlite3_step(q) != SQLITE_DONE) rc = -1;
+    sqlite3_reset(q);
+  }
+  sqlite3_finalize(q);
+  return rc;
+}
+
+/* The distinct words of the row's columns but the body (`rest`), of its stored body
+ * (`old`) and of `body`, as fts's tokenizer cuts them. */
+static int row_words(kb_index_patch *p, sqlite3_int64 row, const char *body, kb_strlist *rest, kb_strlist *old,
+                     kb_strlist *new_words) {
+  fts5_api *api = kb_fts5_api(p->db);
+  fts5_tokenizer tk;
+  void *ud = NULL;
+  Fts5Tokenizer *t = NULL;
+  if (!api || api->xFindTokenizer(api, "unicode61", &ud, &tk) != SQLITE_OK ||
+      tk.xCreate(ud, (const char **)tokenizer_args, 4, &t) != SQLITE_OK)
+    return -1;
+  sqlite3_stmt *q = prepare_int(p, "SELECT title, tags, summary, stacks, identifiers, body FROM fts WHERE rowid = ?", row);
+  int rc = q && sqlite3_step(q) == SQLITE_ROW ? SQLITE_OK : -1;
+  for (int col = 0; rc == SQLITE_OK && col < 6; col++) {
+    const char *text = (const char *)sqlite3_column_text(q, col);
+    if (text) rc = tk.xTokenize(t, col < 5 ? rest : old, FTS5_TOKENIZE_DOCUMENT, text, sqlite3_column_bytes(q, col),
+                                collect_token);
+  }
+  if (rc == SQLITE_OK) rc = tk.xTokenize(t, new_words, FTS5_TOKENIZE_DOCUMENT, body, (int)strlen(body), collect_token);
+  sqlite3_finalize(q);
+  tk.xDelete(t);
+  words_sort_unique(rest);
+  words_sort_unique(old);
+  words_sort_unique(new_words);
+  return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* Before the body is replaced: the count of every common word the row gains or loses. */
+static int write_word_docs(kb_index_patch *p, sqlite3_int64 row, const char *body, char **err) {
+  kb_strlist rest = {0}, old = {0}, new_words = {0};
+  int rc = row_words(p, row, body, &rest, &old, &new_words);
+  if (rc == 0) rc = words_count(p, &old, &new_words, &rest, -1);
+  if (rc == 0) rc = words_count(p, &new_words, &old, &rest, +1);
+  kb_strlist_release(&rest);
+  kb_strlist_release(&old);
+  kb_strlist_release(&new_words);
+  return rc == 0 ? 0 : patch_fail(p, err, "cannot count the edited words");
+}
+
 int kb_index_patch_body(kb_index_patch *p, const kb_incident *inc, char **err) {
   sqlite3_int64 row = 0;
   if (!incident_row_same(p, inc, &row)) return KB_INDEX_PATCH_REBUILD;
@@ -265,6 +354,8 @@ int kb_index_patch_body(kb_index_patch *p, const kb_incident *inc, char **err) {
               stacks_same(p, row, &inc->md.stacks);
   kb_buf_release(&stacks);
   if (!same) return KB_INDEX_PATCH_REBUILD;
-  if (write_body(p, row, inc, err) || write_stack_lines(p, row, &inc->md.stacks, err)) return -1;
+  if (write_word_docs(p, row, inc->md.text ? inc->md.text : "", err) || write_body(p, row, inc, err) ||
+      write_stack_lines(p, row, &inc->md.stacks, err))
+    return -1;
   return 0;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "index/index.h"
+#include "index/rank.h"
 #include "util/util.h"
 
 /* A live handle waits this long for an edit's commit: as long as the edit waits for
@@ -171,6 +172,11 @@ static kb_index *index_open(const char *path, bool live, char **err) {
    * coherent with what it writes. */
 #ifndef __wasi__
   sqlite3_exec(ix->db, "PRAGMA mmap_size=2147418112", NULL, NULL, NULL);
+  if (kb_rank_register(ix->db) != SQLITE_OK) {
+    *err = kb_xasprintf("%s: cannot register the ranking function: %s", path, sqlite3_errmsg(ix->db));
+    kb_index_close(ix);
+    return NULL;
+  }
 #endif
   return ix;
 }
@@ -206,15 +212,36 @@ sqlite3_stmt *kb_index_stmt(kb_index *ix, int slot, const char *sql) {
   return st;
 }
 
-enum { ST_WORD_DOCS = KB_INDEX_STMT_SLOTS - 1 }; /* the reader's own slot; match and search use 0..19 */
+/* the reader's own slots; match and search use 0..19 */
+enum { ST_COMMON_WORD = KB_INDEX_STMT_SLOTS - 2, ST_WORD_DOCS = KB_INDEX_STMT_SLOTS - 1 };
+
+/* The word folded as unicode61 folds ASCII, into lower[size]; false when it does not fit. */
+static bool word_fold(const char *word, size_t n, char *lower, size_t size) {
+  if (n == 0 || n >= size) return false;
+  for (size_t i = 0; i < n; i++) lower[i] = (char)tolower((unsigned char)word[i]);
+  lower[n] = '\0';
+  return true;
+}
+
+long long kb_index_common_word_docs(kb_index *ix, const char *word, size_t n) {
+  char lower[128];
+  if (!word_fold(word, n, lower, sizeof lower)) return -1;
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_COMMON_WORD, "SELECT incidents FROM word_docs WHERE word = ?");
+  if (!st) return -1;
+  sqlite3_bind_text(st, 1, lower, (int)n, SQLITE_STATIC);
+  long long docs = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  sqlite3_reset(st);
+  return docs;
+}
 
 long long kb_index_word_docs(kb_index *ix, const char *word, size_t n) {
+  long long common = kb_index_common_word_docs(ix, word, n);
+  if (common >= 0) return common;
   char lower[128];
-  if (n == 0 || n >= sizeof lower) return 0;
-  for (size_t i = 0; i < n; i++) lower[i] = (char)tolower((unsigned char)word[i]);
+  if (!word_fold(word, n, lower, sizeof lower)) return 0;
   sqlite3_stmt *st = kb_index_stmt(ix, ST_WORD_DOCS, "SELECT doc FROM fts_v WHERE term = ?");
   if (!st) return 0;
-  sqlite3_bind_text(st, 1, lower, (int)n, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 1, lower, (int)n, SQLITE_STATIC);
   long long docs = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
   sqlite3_reset(st);
   return docs;

@@ -36,10 +36,12 @@ sqlite3_stmt *kb_index_stmt(kb_index *ix, int slot, const char *sql);
 enum { KB_INDEX_STMT_SLOTS = 32 };
 
 /* In how many incidents the word index (fts) has `word` (n bytes of ASCII letters,
- * digits and '_', compared as unicode61 folds them); 0 when absent or on error. fts_v
- * counts them by reading the word's whole doclist: cheap for a rare word, not for one
- * most incidents have. */
+ * digits and '_', compared as unicode61 folds them); 0 when absent or on error. A common
+ * word's count is read from word_docs; fts_v counts the others by reading the word's
+ * doclist (fewer than KB_INDEX_COMMON_WORD entries). */
 long long kb_index_word_docs(kb_index *ix, const char *word, size_t n);
+/* The same for a common word only (one row of word_docs); -1 when the word is not one. */
+long long kb_index_common_word_docs(kb_index *ix, const char *word, size_t n);
 
 /* One frame of a stack_frames row (format: index.c). norm is not NUL-terminated and
  * points into the row's bytes. */

@@ -12,9 +12,11 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "index/rank.h"
 #include "search/highlight.h"
 #include "util/util.h"
 
@@ -49,19 +51,28 @@ static void quote_one(const char *t, size_t n, kb_buf *q) {
   kb_buf_addc(q, '"');
 }
 
-/* Append each whitespace-separated term of `text` as a quoted FTS5 string, separated by
- * spaces (AND); terms shorter than min_len bytes, or without a letter or digit, are left
- * out. Returns the number of terms written. */
-static int quote_terms(const char *text, size_t min_len, kb_buf *q) {
+/* Call fn for each whitespace-separated term of `text` that search uses (one with a letter
+ * or digit, of min_len bytes or more; at most KB_SEARCH_MAX_TERMS), in order: the phrases
+ * of the FTS5 query. Returns the number of terms. */
+static int each_term(const char *text, size_t min_len, void (*fn)(const char *t, size_t n, int i, void *arg),
+                     void *arg) {
   size_t len = strnlen(text, KB_SEARCH_MAX_QUERY), at = 0, n;
   int terms = 0;
   for (const char *t; terms < KB_SEARCH_MAX_TERMS && (t = next_term(text, len, &at, &n));) {
     if (n < min_len || !has_word_char(t, n)) continue;
-    if (terms++) kb_buf_addc(q, ' ');
-    quote_one(t, n, q);
+    fn(t, n, terms++, arg);
   }
   return terms;
 }
+
+static void quote_next(const char *t, size_t n, int i, void *arg) {
+  if (i) kb_buf_addc(arg, ' ');
+  quote_one(t, n, arg);
+}
+
+/* Append each term of `text` (each_term) as a quoted FTS5 string, separated by spaces
+ * (AND). Returns the number of terms written. */
+static int quote_terms(const char *text, size_t min_len, kb_buf *q) { return each_term(text, min_len, quote_next, q); }
 
 static char *fts_query(const char *text, int *nterms) {
   kb_buf q = KB_BUF_INIT;
@@ -121,6 +132,57 @@ static int search_count(kb_index *ix, const char *fts, long long *total, bool *m
   return rc;
 }
 
+/* The score search orders by: kb_bm25 (core/index/rank.c) told the counts of the query's
+ * common words; in the browser, whose SQLite has no kb_bm25, FTS5's bm25 (the same
+ * scores, computed by reading every match of every word). */
+#ifdef __wasi__
+#define RANK_EXPR "rank"
+#else
+#define RANK_EXPR "kb_bm25(fts, ?3, " KB_RANK_WEIGHTS ")"
+#endif
+
+/* A query as FTS5 runs it, with what kb_bm25 is told: per phrase, the number of incidents
+ * it matches when word_docs has it (a plain word, not the prefix), else -1. */
+typedef struct query {
+  const char *fts;
+  kb_buf dfs; /* int64_t per phrase */
+} query;
+
+typedef struct dfs_ctx {
+  kb_index *ix;
+  int prefix; /* the phrase that is a prefix, or -1 */
+  kb_buf *out;
+} dfs_ctx;
+
+/* Whether unicode61 (tokenchars '_') makes one token of the term, as it is. */
+static bool is_one_token(const char *t, size_t n) {
+  for (size_t k = 0; k < n; k++)
+    if (!isalnum((unsigned char)t[k]) && t[k] != '_') return false;
+  return true;
+}
+
+static void dfs_next(const char *t, size_t n, int i, void *arg) {
+  dfs_ctx *c = arg;
+  int64_t df = -1;
+  if (i != c->prefix && is_one_token(t, n)) df = kb_index_common_word_docs(c->ix, t, n);
+  kb_buf_add(c->out, &df, sizeof df);
+}
+
+static void query_init(query *q, kb_index *ix, const char *fts, const char *text, int nterms) {
+  q->fts = fts;
+  kb_buf_init(&q->dfs, KB_BUF_MAX_DEFAULT);
+  size_t len = strlen(fts);
+  dfs_ctx c = {ix, len && fts[len - 1] == '*' ? nterms - 1 : -1, &q->dfs};
+  each_term(text, 1, dfs_next, &c);
+}
+
+static void query_bind(const query *q, sqlite3_stmt *st) {
+  sqlite3_bind_text(st, 1, q->fts, -1, SQLITE_STATIC);
+#ifndef __wasi__
+  sqlite3_bind_blob(st, 3, q->dfs.ptr, (int)q->dfs.len, SQLITE_STATIC);
+#endif
+}
+
 typedef struct ranked {
   long long rowid;
   double rank; /* bm25 as FTS5 gives it: lower is better */
@@ -137,13 +199,13 @@ static int ranked_cmp(const void *a, const void *b) {
  * match (one row past the window is read to know). FTS5's own ORDER BY rank scores every
  * match before the first row comes out (100,000 at 100,000 incidents for a common word,
  * 150-550 ms); the window bounds that. Caller frees *out. */
-static int search_window(kb_index *ix, const char *fts, size_t window, ranked **out, size_t *n, bool *more) {
-  sqlite3_stmt *st = kb_index_stmt(ix, ST_WINDOW, "SELECT rowid, rank FROM fts WHERE fts MATCH ? LIMIT ?");
+static int search_window(kb_index *ix, const query *q, size_t window, ranked **out, size_t *n, bool *more) {
+  sqlite3_stmt *st = kb_index_stmt(ix, ST_WINDOW, "SELECT rowid, " RANK_EXPR " FROM fts WHERE fts MATCH ?1 LIMIT ?2");
   *out = NULL;
   *n = 0;
   *more = false;
   if (!st) return -1;
-  sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
+  query_bind(q, st);
   sqlite3_bind_int(st, 2, (int)window + 1);
   size_t cap = 64;
   ranked *v = kb_xmalloc(cap * sizeof *v);
@@ -162,13 +224,14 @@ static int search_window(kb_index *ix, const char *fts, size_t window, ranked **
 
 /* The matches at index-order positions [from, from + n) (past the window), with their
  * bm25 (computed for the rows returned only: OFFSET skips rows before their columns). */
-static int search_past_window(kb_index *ix, const char *fts, long long from, int n, ranked *out, int *got) {
-  sqlite3_stmt *st = kb_index_stmt(ix, ST_PAST, "SELECT rowid, rank FROM fts WHERE fts MATCH ? LIMIT ? OFFSET ?");
+static int search_past_window(kb_index *ix, const query *q, long long from, int n, ranked *out, int *got) {
+  sqlite3_stmt *st =
+      kb_index_stmt(ix, ST_PAST, "SELECT rowid, " RANK_EXPR " FROM fts WHERE fts MATCH ?1 LIMIT ?2 OFFSET ?4");
   *got = 0;
   if (!st) return -1;
-  sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
+  query_bind(q, st);
   sqlite3_bind_int(st, 2, n);
-  sqlite3_bind_int64(st, 3, from);
+  sqlite3_bind_int64(st, 4, from);
   int step;
   while ((step = sqlite3_step(st)) == SQLITE_ROW && *got < n)
     out[(*got)++] = (ranked){sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1)};
@@ -208,7 +271,9 @@ static int search_hits(kb_index *ix, const char *fts, int nterms, const char *te
   bool more;
   size_t window = (size_t)(KB_SEARCH_RANK_BUDGET / nterms);
   if (window < KB_SEARCH_RANK_MIN) window = KB_SEARCH_RANK_MIN;
-  int rc = search_window(ix, fts, window, &win, &out->ranked, &more);
+  query q;
+  query_init(&q, ix, fts, text, nterms);
+  int rc = search_window(ix, &q, window, &win, &out->ranked, &more);
   out->total = (long long)out->ranked;
   if (rc == 0 && more) rc = search_count(ix, fts, &out->total, &out->total_more);
   ranked *page = kb_xcalloc((size_t)limit, sizeof *page);
@@ -216,7 +281,7 @@ static int search_hits(kb_index *ix, const char *fts, int nterms, const char *te
   for (long long pos = offset; pos < offset + limit && pos < (long long)out->ranked; pos++) page[n++] = win[pos];
   if (rc == 0 && n < limit && offset + n >= (long long)out->ranked && offset + n < out->total) {
     int got;
-    rc = search_past_window(ix, fts, offset + n, limit - n, page + n, &got);
+    rc = search_past_window(ix, &q, offset + n, limit - n, page + n, &got);
     n += got;
   }
   kb_highlight_terms terms;
@@ -226,6 +291,7 @@ static int search_hits(kb_index *ix, const char *fts, int nterms, const char *te
     if ((rc = search_hit(ix, &page[i], &terms, &out->v[out->n])) == 0) out->n++;
   if (rc > 0) rc = 0;
   kb_highlight_terms_release(&terms);
+  kb_buf_release(&q.dfs);
   free(page);
   free(win);
   return rc;

@@ -12,8 +12,9 @@
 #define KB_SEARCH_MAX_QUERY 1024 /* bytes of query text used; the rest is ignored */
 #define KB_SEARCH_MAX_TERMS 32
 #define KB_SEARCH_LIMIT_MAX 100
-/* bm25 costs per match and per term of the query (at 100,000 synthetic incidents, whose
- * text repeats common words: 4 us a match for one word, 20 us for three). When more
+/* bm25 costs per match and per term of the query (it reads each match's positions of
+ * each term; the idf of the common words comes from word_docs, see core/index/rank.c).
+ * When more
  * incidents match than KB_SEARCH_RANK_BUDGET / terms (at least KB_SEARCH_RANK_MIN), bm25
  * ranks that many, the first in index order (the site's order, newest first); the
  * matches past them follow in index order. */

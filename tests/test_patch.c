@@ -350,13 +350,17 @@ static int exec_sql(const char *path, const char *sql) {
  * edit drops words only inc-a's body has, adds one only inc-c had, and repeats words
  * the title and the stack have; each count must then equal fts_v's (what a full build would store). */
 static void test_word_docs_follow_edits(void) {
-  write_a(incident_a);
+  /* words the tokenizer's arguments decide: folded diacritics, '_' inside a word */
+  write_a_edited("Raise the pool size.\n", "Raise the pool size.\n\nA na\xc3\xafve max_pool_size did not help.\n");
   session_build();
   CHECK(exec_sql(index_path, "INSERT INTO word_docs SELECT term, doc FROM fts_v") == SQLITE_OK);
   char *words = query_text(index_path, "SELECT count(*) FROM word_docs");
   CHECK(atoi(words) > 50);
   free(words);
   write_a_edited("Raise the pool size.", "Grow the gateway pool for every order.");
+  char *naive = query_text(index_path, "SELECT incidents FROM word_docs WHERE word = 'naive'");
+  CHECK_STR(naive, "1");
+  free(naive);
   CHECK(edit(file_a) == 0);
   const char *checks[][2] = {
       {"SELECT count(*) FROM word_docs w LEFT JOIN fts_v v ON v.term = w.word WHERE coalesce(v.doc, 0) != w.incidents",
@@ -365,6 +369,8 @@ static void test_word_docs_follow_edits(void) {
       {"SELECT incidents FROM word_docs WHERE word = 'raise'", "0"},
       {"SELECT incidents FROM word_docs WHERE word = 'order'", "1"},
       {"SELECT incidents FROM word_docs WHERE word = 'pool'", "1"},
+      {"SELECT incidents FROM word_docs WHERE word = 'naive'", "0"},
+      {"SELECT incidents FROM word_docs WHERE word = 'max_pool_size'", "0"},
   };
   for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
     char *got = query_text(index_path, checks[i][0]);

@@ -219,7 +219,7 @@ static const char schema_sql[] =
     " norm TEXT NOT NULL, flags INTEGER NOT NULL, df INTEGER NOT NULL DEFAULT 0);"
     "CREATE VIRTUAL TABLE fts USING fts5(title, tags, summary, body, stacks, identifiers,"
     " ref_id UNINDEXED, ref_url UNINDEXED, ref_tags UNINDEXED,"
-    " tokenize=\"unicode61 remove_diacritics 2 tokenchars '_'\", prefix='2 3 4 5 6');"
+    " tokenize=\"" KB_FTS_TOKENIZE "\", prefix='2 3 4 5 6');"
     "INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(" KB_RANK_WEIGHTS ")');"
     /* no merging while the rows go in: 'optimize' merges every segment once at the end
      * (the writer thread is the build's bottleneck; this took 15 % off its FTS5 time) */

@@ -261,14 +261,9 @@ static int write_stack_lines(kb_index_patch *p, sqlite3_int64 row, const kb_stac
 
 /* ---- word_docs: the counts of common words stay exact ---- */
 
-/* fts's tokenizer as index.c declares it (tokenize="unicode61 remove_diacritics 2
- * tokenchars '_'"); test_patch checks word_docs against fts_v after edits. */
-static const char *const tokenizer_args[] = {"remove_diacritics", "2", "tokenchars", "_"};
-
-static int collect_token(void *words, int flags, const char *token, int n, int start, int end) {
-  (void)flags, (void)start, (void)end;
+static int collect_token(void *words, const char *token, int n) {
   kb_strlist_push_own(words, kb_xstrndup(token, (size_t)n));
-  return SQLITE_OK;
+  return 0;
 }
 
 static int str_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -310,23 +305,16 @@ static int words_count(kb_index_patch *p, const kb_strlist *from, const kb_strli
  * (`old`) and of `body`, as fts's tokenizer cuts them. */
 static int row_words(kb_index_patch *p, sqlite3_int64 row, const char *body, kb_strlist *rest, kb_strlist *old,
                      kb_strlist *new_words) {
-  fts5_api *api = kb_fts5_api(p->db);
-  fts5_tokenizer tk;
-  void *ud = NULL;
-  Fts5Tokenizer *t = NULL;
-  if (!api || api->xFindTokenizer(api, "unicode61", &ud, &tk) != SQLITE_OK ||
-      tk.xCreate(ud, (const char **)tokenizer_args, 4, &t) != SQLITE_OK)
-    return -1;
+  kb_fts_tokenizer *t = kb_fts_tokenizer_new(p->db);
   sqlite3_stmt *q = prepare_int(p, "SELECT title, tags, summary, stacks, identifiers, body FROM fts WHERE rowid = ?", row);
-  int rc = q && sqlite3_step(q) == SQLITE_ROW ? SQLITE_OK : -1;
+  int rc = t && q && sqlite3_step(q) == SQLITE_ROW ? SQLITE_OK : -1;
   for (int col = 0; rc == SQLITE_OK && col < 6; col++) {
     const char *text = (const char *)sqlite3_column_text(q, col);
-    if (text) rc = tk.xTokenize(t, col < 5 ? rest : old, FTS5_TOKENIZE_DOCUMENT, text, sqlite3_column_bytes(q, col),
-                                collect_token);
+    if (text) rc = kb_fts_tokenize(t, text, sqlite3_column_bytes(q, col), collect_token, col < 5 ? rest : old);
   }
-  if (rc == SQLITE_OK) rc = tk.xTokenize(t, new_words, FTS5_TOKENIZE_DOCUMENT, body, (int)strlen(body), collect_token);
+  if (rc == SQLITE_OK) rc = kb_fts_tokenize(t, body, (int)strlen(body), collect_token, new_words);
   sqlite3_finalize(q);
-  tk.xDelete(t);
+  kb_fts_tokenizer_free(t);
   words_sort_unique(rest);
   words_sort_unique(old);
   words_sort_unique(new_words);

@@ -18,6 +18,7 @@
 #include "index/rank.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,10 @@ static int count_row(const Fts5ExtensionApi *api, Fts5Context *fts, void *user) 
   return SQLITE_OK;
 }
 
+static _Atomic unsigned long phrases_counted;
+
+unsigned long kb_rank_phrases_counted(void) { return phrases_counted; }
+
 /* Rows matched by phrase i: the caller's count when it gave one, else counted. */
 static int phrase_rows(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_value *dfs, int i,
                        sqlite3_int64 *rows) {
@@ -61,6 +66,7 @@ static int phrase_rows(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_va
     }
   }
   *rows = 0;
+  phrases_counted++;
   return api->xQueryPhrase(fts, i, rows, count_row);
 }
 
@@ -139,4 +145,52 @@ int kb_rank_register(sqlite3 *db) {
   fts5_api *fts5 = kb_fts5_api(db);
   if (!fts5) return SQLITE_ERROR;
   return fts5->xCreateFunction(fts5, "kb_bm25", NULL, kb_bm25, NULL);
+}
+
+/* ---- fts's tokenizer ---- */
+
+/* KB_FTS_TOKENIZE's arguments, one by one. */
+static const char *const tokenizer_args[] = {"remove_diacritics", "2", "tokenchars", "_"};
+
+struct kb_fts_tokenizer {
+  fts5_tokenizer api;
+  Fts5Tokenizer *t;
+};
+
+kb_fts_tokenizer *kb_fts_tokenizer_new(sqlite3 *db) {
+  fts5_api *fts5 = kb_fts5_api(db);
+  kb_fts_tokenizer *t = calloc(1, sizeof *t);
+  void *ud = NULL;
+  if (!t || !fts5 || fts5->xFindTokenizer(fts5, "unicode61", &ud, &t->api) != SQLITE_OK ||
+      t->api.xCreate(ud, (const char **)tokenizer_args, 4, &t->t) != SQLITE_OK) {
+    free(t);
+    return NULL;
+  }
+  return t;
+}
+
+typedef struct token_call {
+  int (*fn)(void *ctx, const char *token, int len);
+  void *ctx;
+  int rc; /* fn's non-zero return */
+} token_call;
+
+static int on_token(void *arg, int flags, const char *token, int n, int start, int end) {
+  (void)flags, (void)start, (void)end;
+  token_call *c = arg;
+  c->rc = c->fn(c->ctx, token, n > KB_FTS_MAX_TOKEN ? KB_FTS_MAX_TOKEN : n);
+  return c->rc ? SQLITE_DONE : SQLITE_OK;
+}
+
+int kb_fts_tokenize(kb_fts_tokenizer *t, const char *text, int n, int (*fn)(void *ctx, const char *token, int len),
+                    void *ctx) {
+  token_call c = {fn, ctx, 0};
+  int rc = t->api.xTokenize(t->t, &c, FTS5_TOKENIZE_DOCUMENT, text, n, on_token);
+  return c.rc ? c.rc : rc;
+}
+
+void kb_fts_tokenizer_free(kb_fts_tokenizer *t) {
+  if (!t) return;
+  t->api.xDelete(t->t);
+  free(t);
 }

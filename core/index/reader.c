@@ -23,6 +23,9 @@ struct kb_index {
   long long incidents;
   char *base_url;
   sqlite3_stmt *stmts[KB_INDEX_STMT_SLOTS];
+#ifndef __wasi__
+  kb_fts_tokenizer *tokenizer; /* created on first use */
+#endif
 };
 
 /* file: URI for a path: everything but unreserved characters percent-encoded. */
@@ -188,12 +191,22 @@ kb_index *kb_index_open_live(const char *path, char **err) { return index_open(p
 void kb_index_close(kb_index *ix) {
   if (!ix) return;
   for (int i = 0; i < KB_INDEX_STMT_SLOTS; i++) sqlite3_finalize(ix->stmts[i]);
+#ifndef __wasi__
+  kb_fts_tokenizer_free(ix->tokenizer);
+#endif
   sqlite3_close(ix->db);
   free(ix->base_url);
   free(ix);
 }
 
 sqlite3 *kb_index_db(kb_index *ix) { return ix->db; }
+
+#ifndef __wasi__
+kb_fts_tokenizer *kb_index_tokenizer(kb_index *ix) {
+  if (!ix->tokenizer) ix->tokenizer = kb_fts_tokenizer_new(ix->db);
+  return ix->tokenizer;
+}
+#endif
 
 long long kb_index_incidents(const kb_index *ix) { return ix->incidents; }
 

@@ -24,6 +24,11 @@ kb_index *kb_index_open(const char *path, char **err);
 kb_index *kb_index_open_live(const char *path, char **err);
 void kb_index_close(kb_index *ix); /* accepts NULL */
 sqlite3 *kb_index_db(kb_index *ix);
+#ifndef __wasi__
+typedef struct kb_fts_tokenizer kb_fts_tokenizer;
+/* fts's tokenizer (rank.h), created on first use and owned by ix; NULL on error. */
+kb_fts_tokenizer *kb_index_tokenizer(kb_index *ix);
+#endif
 /* The site's base URL as the build recorded it ("/" or "https://host/kb/"); links to
  * incidents are this plus their path without the leading '/'. Cached at open. */
 const char *kb_index_base_url(const kb_index *ix);

@@ -141,39 +141,70 @@ static int search_count(kb_index *ix, const char *fts, long long *total, bool *m
 #define RANK_EXPR "kb_bm25(fts, ?3, " KB_RANK_WEIGHTS ")"
 #endif
 
-/* A query as FTS5 runs it, with what kb_bm25 is told: per phrase, the number of incidents
- * it matches when word_docs has it (a plain word, not the prefix), else -1. */
+/* A query as FTS5 runs it, with what kb_bm25 is told (native builds): per phrase, the
+ * number of incidents it matches when word_docs has it, else -1. FTS5 makes a phrase of
+ * each quoted term's tokens and drops a term without any ("—", "..."): the term is cut
+ * with fts's own tokenizer to know, so that the list lines up with FTS5's phrases (a
+ * list of another length makes kb_bm25 count every phrase, the slow way). A term of one
+ * token is looked up ("Error:" is the word error), unless it is the prefix; a term of
+ * several tokens ("node-7") is a phrase, counted. On a live index (kb serve --watch) an
+ * edit committed between the lookups and the query can make one request's counts one
+ * incident off. */
 typedef struct query {
   const char *fts;
   kb_buf dfs; /* int64_t per phrase */
 } query;
 
+#ifndef __wasi__
+typedef struct term_tokens {
+  int n;
+  char first[128]; /* the first token, when it fits */
+  int first_len;
+} term_tokens;
+
+static int count_token(void *arg, const char *token, int len) {
+  term_tokens *t = arg;
+  if (t->n++ == 0 && len < (int)sizeof t->first) {
+    memcpy(t->first, token, (size_t)len);
+    t->first_len = len;
+  }
+  return 0;
+}
+
 typedef struct dfs_ctx {
   kb_index *ix;
-  int prefix; /* the phrase that is a prefix, or -1 */
+  int prefix; /* the term that is a prefix, or -1 */
   kb_buf *out;
+  bool failed; /* no tokenizer: the list stays empty */
 } dfs_ctx;
-
-/* Whether unicode61 (tokenchars '_') makes one token of the term, as it is. */
-static bool is_one_token(const char *t, size_t n) {
-  for (size_t k = 0; k < n; k++)
-    if (!isalnum((unsigned char)t[k]) && t[k] != '_') return false;
-  return true;
-}
 
 static void dfs_next(const char *t, size_t n, int i, void *arg) {
   dfs_ctx *c = arg;
+  kb_fts_tokenizer *tk = kb_index_tokenizer(c->ix);
+  term_tokens tokens = {0};
+  if (c->failed || !tk || kb_fts_tokenize(tk, t, (int)n, count_token, &tokens) != SQLITE_OK) {
+    kb_buf_reset(c->out); /* an empty list: kb_bm25 counts every phrase */
+    c->failed = true;
+    return;
+  }
+  if (tokens.n == 0) return; /* no phrase for FTS5 */
   int64_t df = -1;
-  if (i != c->prefix && is_one_token(t, n)) df = kb_index_common_word_docs(c->ix, t, n);
+  if (i != c->prefix && tokens.n == 1 && tokens.first_len > 0)
+    df = kb_index_common_word_docs(c->ix, tokens.first, (size_t)tokens.first_len);
   kb_buf_add(c->out, &df, sizeof df);
 }
+#endif
 
 static void query_init(query *q, kb_index *ix, const char *fts, const char *text, int nterms) {
   q->fts = fts;
   kb_buf_init(&q->dfs, KB_BUF_MAX_DEFAULT);
+#ifndef __wasi__
   size_t len = strlen(fts);
-  dfs_ctx c = {ix, len && fts[len - 1] == '*' ? nterms - 1 : -1, &q->dfs};
+  dfs_ctx c = {ix, len && fts[len - 1] == '*' ? nterms - 1 : -1, &q->dfs, false};
   each_term(text, 1, dfs_next, &c);
+#else
+  (void)ix, (void)text, (void)nterms;
+#endif
 }
 
 static void query_bind(const query *q, sqlite3_stmt *st) {

@@ -34,7 +34,8 @@ int main(int argc, char **argv) {
   sqlite3_stmt *pick = NULL, *frames = NULL;
   sqlite3_prepare_v2(db, "SELECT s.rowid, i.id FROM stacks s JOIN incidents i ON i.rowid = s.incident"
                          " WHERE s.seq = 0 ORDER BY (s.rowid * 2654435761) % 1000003 LIMIT ?", -1, &pick, NULL);
-  sqlite3_prepare_v2(db, "SELECT module, function FROM frames WHERE stack = ? ORDER BY pos LIMIT 30", -1, &frames, NULL);
+  sqlite3_prepare_v2(db, "SELECT f.value ->> 0, f.value ->> 1 FROM stacks s, json_each(s.frames) f"
+                         " WHERE s.rowid = ? ORDER BY f.key LIMIT 30", -1, &frames, NULL);
   sqlite3_bind_int(pick, 1, nq);
   double *ms = kb_xcalloc((size_t)nq, sizeof *ms);
   int n = 0, top1 = 0;

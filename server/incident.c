@@ -11,7 +11,7 @@
 #include "util/util.h"
 
 /* Statement slots on the kb_index (match.c uses 0-5, search.c 10-12). */
-enum { ST_INCIDENT = 20, ST_IDENTS, ST_STACKS, ST_FRAMES };
+enum { ST_INCIDENT = 20, ST_IDENTS, ST_STACKS };
 
 static void add_text(cJSON *o, const char *key, sqlite3_stmt *st, int col) {
   const unsigned char *t = sqlite3_column_text(st, col);
@@ -43,64 +43,60 @@ static int add_identifiers(kb_index *ix, cJSON *o, sqlite3_int64 rowid) {
   return step == SQLITE_DONE ? 0 : -1;
 }
 
-static int add_frames(kb_index *ix, cJSON *stack, sqlite3_int64 stack_rowid) {
-  sqlite3_stmt *st = kb_index_stmt(ix, ST_FRAMES,
-                                   "SELECT pos, module, function, offset, file, line, norm, flags FROM frames WHERE stack = ? ORDER BY pos");
-  if (!st) return -1;
-  sqlite3_bind_int64(st, 1, stack_rowid);
-  cJSON *arr = cJSON_AddArrayToObject(stack, "frames");
-  int step;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-    cJSON *f = cJSON_CreateObject();
-    cJSON_AddNumberToObject(f, "pos", sqlite3_column_int(st, 0));
-    add_text(f, "module", st, 1);
-    add_text(f, "function", st, 2);
-    add_text(f, "offset", st, 3);
-    add_text(f, "file", st, 4);
-    if (sqlite3_column_int(st, 5) > 0) cJSON_AddNumberToObject(f, "line", sqlite3_column_int(st, 5));
-    else cJSON_AddNullToObject(f, "line");
-    add_text(f, "norm", st, 6);
-    cJSON_AddBoolToObject(f, "skipped", (sqlite3_column_int(st, 7) & KB_FRAME_SKIP) != 0);
-    cJSON_AddBoolToObject(f, "signature", (sqlite3_column_int(st, 7) & KB_FRAME_SIGNATURE) != 0);
-    cJSON_AddItemToArray(arr, f);
-  }
-  sqlite3_reset(st);
-  return step == SQLITE_DONE ? 0 : -1;
+static cJSON *frame_field(const cJSON *f, int k) {
+  const cJSON *v = cJSON_GetArrayItem(f, k);
+  if (cJSON_IsString(v)) return cJSON_CreateString(v->valuestring);
+  if (cJSON_IsNumber(v) && v->valuedouble > 0) return cJSON_CreateNumber(v->valuedouble);
+  return cJSON_CreateNull();
 }
 
-/* Stacks are read into a list first: the frames statement is stepped inside. */
+/* stacks.frames (arrays: module, function, offset, file, line, norm, flags) as the API's
+ * objects; an empty list when the column is damaged. */
+static void add_frames(cJSON *stack, sqlite3_stmt *st, int col) {
+  cJSON *arr = cJSON_AddArrayToObject(stack, "frames");
+  const char *text = (const char *)sqlite3_column_text(st, col);
+  cJSON *frames = text ? cJSON_Parse(text) : NULL;
+  static const char *const keys[] = {"module", "function", "offset", "file", "line", "norm"};
+  int pos = 0;
+  const cJSON *f;
+  cJSON_ArrayForEach(f, frames) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "pos", pos++);
+    for (int k = 0; k < 6; k++) cJSON_AddItemToObject(o, keys[k], frame_field(f, k));
+    const cJSON *flags = cJSON_GetArrayItem(f, 6);
+    unsigned bits = cJSON_IsNumber(flags) ? (unsigned)flags->valueint : 0;
+    cJSON_AddBoolToObject(o, "skipped", (bits & KB_FRAME_SKIP) != 0);
+    cJSON_AddBoolToObject(o, "signature", (bits & KB_FRAME_SIGNATURE) != 0);
+    cJSON_AddItemToArray(arr, o);
+  }
+  cJSON_Delete(frames);
+}
+
 static int add_stacks(kb_index *ix, cJSON *o, sqlite3_int64 rowid) {
   sqlite3_stmt *st = kb_index_stmt(
-      ix, ST_STACKS, "SELECT rowid, seq, format, platform, bugcheck, signature, reason FROM stacks WHERE incident = ? ORDER BY seq");
+      ix, ST_STACKS,
+      "SELECT seq, format, platform, bugcheck, signature, reason, frames FROM stacks WHERE incident = ? ORDER BY seq");
   if (!st) return -1;
   sqlite3_bind_int64(st, 1, rowid);
   cJSON *arr = cJSON_AddArrayToObject(o, "stacks");
   int step;
   while ((step = sqlite3_step(st)) == SQLITE_ROW) {
     cJSON *s = cJSON_CreateObject();
-    cJSON_AddNumberToObject(s, "_rowid", (double)sqlite3_column_int64(st, 0));
-    cJSON_AddNumberToObject(s, "seq", sqlite3_column_int(st, 1));
-    add_text(s, "format", st, 2);
-    add_text(s, "platform", st, 3);
-    if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+    cJSON_AddNumberToObject(s, "seq", sqlite3_column_int(st, 0));
+    add_text(s, "format", st, 1);
+    add_text(s, "platform", st, 2);
+    if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
       char hex[24];
-      snprintf(hex, sizeof hex, "0x%llX", (unsigned long long)sqlite3_column_int64(st, 4));
+      snprintf(hex, sizeof hex, "0x%llX", (unsigned long long)sqlite3_column_int64(st, 3));
       cJSON_AddStringToObject(s, "bugcheck", hex);
     }
-    add_text(s, "signature", st, 5);
-    add_json(s, "reason", st, 6, cJSON_CreateObject());
+    add_text(s, "signature", st, 4);
+    add_json(s, "reason", st, 5, cJSON_CreateObject());
+    add_frames(s, st, 6);
     cJSON_AddItemToArray(arr, s);
   }
   sqlite3_reset(st);
-  if (step != SQLITE_DONE) return -1;
-  cJSON *s;
-  cJSON_ArrayForEach(s, arr) {
-    cJSON *id = cJSON_DetachItemFromObject(s, "_rowid");
-    int rc = add_frames(ix, s, (sqlite3_int64)id->valuedouble);
-    cJSON_Delete(id);
-    if (rc) return -1;
-  }
-  return 0;
+  return step == SQLITE_DONE ? 0 : -1;
 }
 
 cJSON *kb_srv_incident_json(kb_index *ix, const char *id, const char *base_url, bool *failed) {

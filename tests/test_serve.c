@@ -174,7 +174,10 @@ static void server_release(server *s) {
 
 static const char hostile_incident[] =
     "---\ntitle: Hostile <b>text</b> \"quoted\"\nid: hostile-1\n---\nA body about `<script>alert(1)</script>` and "
-    "<script>alert(2)</script> quoting \"x\" & more; zebracorn marker.\n";
+    "<script>alert(2)</script> quoting \"x\" & more; zebracorn marker.\n\n"
+    "```\nSystem.NullReferenceException: Object reference not set\n"
+    "   at App.Foo.Bar(String s) in C:\\src\\app \"x\"\\Foo.cs:line 42\n"
+    "   at App.Foo.Main() in C:\\src\\app \"x\"\\Program.cs:line 7\n```\n";
 
 static bool setup(void) {
   tmp_dir = harness_tmpdir("serve");
@@ -326,12 +329,38 @@ static void test_incident_json(void) {
   CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(o, "id")), "kb-0001");
   CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(o, "url")), "/incidents/kb2887595-mslbfoprovider-bugcheck/");
   const cJSON *stack = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "stacks"), 0);
-  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(stack, "frames")) >= 10);
+  const cJSON *frames = cJSON_GetObjectItem(stack, "frames");
+  CHECK(cJSON_GetArraySize(frames) >= 10);
+  /* every field of a frame, as the page's stack table shows them */
+  const cJSON *f = cJSON_GetArrayItem(frames, 3);
+  CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(f, "pos")) == 3);
+  CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(f, "module")), "MsLbfoProvider");
+  CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(f, "function")), "vmqcGetFirstMappedMNic");
+  CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(f, "offset")), "0xf");
+  CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(f, "norm")), "mslbfoprovider!vmqcGetFirstMappedMNic");
+  CHECK(cJSON_IsNull(cJSON_GetObjectItem(f, "file")) && cJSON_IsNull(cJSON_GetObjectItem(f, "line")));
+  CHECK(cJSON_IsTrue(cJSON_GetObjectItem(f, "signature")) && cJSON_IsFalse(cJSON_GetObjectItem(f, "skipped")));
+  f = cJSON_GetArrayItem(frames, 0);
+  CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(f, "function")), "KeBugCheckEx");
+  CHECK(cJSON_IsNull(cJSON_GetObjectItem(f, "offset")));
+  CHECK(cJSON_IsTrue(cJSON_GetObjectItem(f, "skipped")) && cJSON_IsFalse(cJSON_GetObjectItem(f, "signature")));
+  int pos = 0;
+  cJSON_ArrayForEach(f, frames) CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(f, "pos")) == pos++);
   CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(o, "tags")) > 0);
   char *text = cJSON_PrintUnformatted(o);
   CHECK_NOT_CONTAINS(text, "source_path");
   CHECK_NOT_CONTAINS(text, tmp_dir);
   free(text);
+  cJSON_Delete(o);
+  /* quotes and backslashes in a frame come back as written */
+  o = get_json("/api/incidents/hostile-1", 200);
+  frames = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "stacks"), 0), "frames");
+  CHECK(cJSON_GetArraySize(frames) == 2);
+  f = cJSON_GetArrayItem(frames, 0);
+  CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(f, "file")), "C:\\src\\app \"x\"\\Foo.cs");
+  CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(f, "function")), "App.Foo.Bar(String s)");
+  CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(f, "line")) == 42);
+  CHECK(cJSON_IsNull(cJSON_GetObjectItem(f, "module")));
   cJSON_Delete(o);
   o = get_json("/api/incidents/no-such-id", 404);
   CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(o, "status")) == 404);

@@ -14,13 +14,16 @@
  *       kind: kb, cve, bugcheck, bugcheck_name, module, exception (see extract.h).
  *   stacks(rowid INTEGER PRIMARY KEY, incident, seq INTEGER (0-based in the incident),
  *          format TEXT, platform TEXT, bugcheck INTEGER, line INTEGER (in the source file),
- *          signature TEXT, reason TEXT (JSON: kind, code, name, message, params, bucket))
- *       the stack as written stays in the page; the index keeps what search and matching use
- *   frames(stack -> stacks.rowid, pos INTEGER (0 = crash site), module TEXT, function TEXT,
- *          offset TEXT, file TEXT, line INTEGER, norm TEXT, flags INTEGER, df INTEGER)
- *       norm is what matching compares (see core/stack/normalize.c); flags are KB_FRAME_*
- *       (stack.h); df is frame_stats.incidents for the norm. The rows serve the incident
- *       API (server/incident.c), through index frames_stack(stack, pos).
+ *          signature TEXT, reason TEXT (JSON: kind, code, name, message, params, bucket),
+ *          frames TEXT (JSON))
+ *       the stack as written stays in the page; the index keeps what search and matching use.
+ *       frames: every frame of the stack, crash site first, each an array
+ *       [module, function, offset, file, line, norm, flags] (null when absent; line null
+ *       when unknown); norm is what matching compares (see core/stack/normalize.c), flags
+ *       are KB_FRAME_* (stack.h). Written by kb_index_frames_json; read by the incident API
+ *       (server/incident.c) and the browser snapshot (kb-worker.js). One row per stack:
+ *       a row per frame (schema 6 and before) cost the writer a quarter of its finishing
+ *       time at 10,000 incidents, and nothing ever read one frame alone.
  *   stack_frames(stack INTEGER PRIMARY KEY -> stacks.rowid, incident INTEGER, frames BLOB)
  *       what matching compares of a stack, in one row: its first KB_INDEX_PACKED_FRAMES
  *       frames not flagged SKIP, each as four varints and the norm's bytes
@@ -67,7 +70,7 @@
  * publishes it atomically, a failed build throws it away), its full-text segments merged
  * (FTS5 'optimize'), copied table by table into its final file (VACUUM INTO, see
  * compact()), and never modified again: readers open it read-only/immutable.
- * The frames go in last, once frame_stats is known (see "frames" below).
+ * stack_frames goes in last, once frame_stats is known (see "frames" below).
  * Errors are sticky (`int *rc`), as in SQLite's fts5, so a long series of inserts
  * needs one check at the end. */
 #include "index/index.h"
@@ -87,13 +90,13 @@
 #include "stack/reason.h"
 #include "util/util.h"
 
-/* ---- frames: counted as they come, written once their document frequency is known ----
+/* ---- frames: counted as they come, packed once their document frequency is known ----
  *
- * frames.df needs every incident's frames first. Rather than insert the frames and
- * UPDATE each row at the end (and GROUP BY them all for frame_stats), the writer keeps
- * a table of the distinct norms with their counts (memory that grows with the index's
- * vocabulary, not with the text), spills the frame rows to an unnamed temporary file,
- * and inserts them in kb_index_finish with their final df. */
+ * stack_frames carries each frame's df, which needs every incident's frames first.
+ * Rather than GROUP BY every frame at the end, the writer keeps a table of the distinct
+ * norms with their counts (memory that grows with the index's vocabulary, not with the
+ * text), spills what matching compares of each frame to an unnamed temporary file, and
+ * packs the stack_frames rows in kb_index_finish with their final df. */
 
 typedef struct norm_stat {
   char *norm; /* in the writer's arena */
@@ -185,12 +188,13 @@ static void norm_table_release(norm_table *t) {
 struct kb_index_writer {
   sqlite3 *db;
   char *path;
-  sqlite3_stmt *ins_incident, *ins_term, *ins_ident, *ins_stack, *ins_frame, *ins_fts, *ins_names, *ins_meta;
+  sqlite3_stmt *ins_incident, *ins_term, *ins_ident, *ins_stack, *ins_fts, *ins_names, *ins_meta;
   char errmsg[512];
   norm_table norms; /* frame statistics, counted as frames are added */
   norm_table names; /* the names table: rowid = position + 1, postings of incidents */
-  int spill_fd;     /* frame rows waiting for their df */
+  int spill_fd;     /* frames waiting for their df */
   kb_buf spill;
+  kb_buf frames; /* stacks.frames of the stack being added */
   sqlite3_stmt *ins_pack; /* stack_frames, written with the frames */
   sqlite3_int64 pack_stack, pack_incident;
   size_t pack_frames;
@@ -213,10 +217,7 @@ static const char schema_sql[] =
     " value TEXT NOT NULL);"
     "CREATE TABLE stacks(rowid INTEGER PRIMARY KEY, incident INTEGER NOT NULL REFERENCES incidents,"
     " seq INTEGER NOT NULL, format TEXT NOT NULL, platform TEXT NOT NULL, bugcheck INTEGER, line INTEGER,"
-    " signature TEXT, reason TEXT);"
-    "CREATE TABLE frames(stack INTEGER NOT NULL REFERENCES stacks, pos INTEGER NOT NULL,"
-    " module TEXT, function TEXT, offset TEXT, file TEXT, line INTEGER,"
-    " norm TEXT NOT NULL, flags INTEGER NOT NULL, df INTEGER NOT NULL DEFAULT 0);"
+    " signature TEXT, reason TEXT, frames TEXT NOT NULL);"
     "CREATE VIRTUAL TABLE fts USING fts5(title, tags, summary, body, stacks, identifiers,"
     " ref_id UNINDEXED, ref_url UNINDEXED, ref_tags UNINDEXED,"
     " tokenize=\"" KB_FTS_TOKENIZE "\", prefix='2 3 4 5 6');"
@@ -241,7 +242,6 @@ static const char schema_sql[] =
 #define KB_INDEX_STR(x) KB_INDEX_STR2(x)
 
 static const char finish_sql[] =
-    "CREATE INDEX frames_stack ON frames(stack, pos);"
     "CREATE INDEX stacks_incident ON stacks(incident);"
     "CREATE INDEX terms_name ON terms(kind, name);"
     "CREATE INDEX terms_incident ON terms(incident);"
@@ -293,11 +293,17 @@ static void norm_count(norm_table *t, const kb_frame *f, sqlite3_int64 incident,
   if (e->last_stack != stack) e->stacks++, e->last_stack = stack;
 }
 
-/* A frame row in the spill: varints and strings as varint length+1 (0 = NULL) + bytes. */
-static void spill_str(kb_buf *b, const char *s) {
-  size_t n = s ? strlen(s) : 0;
-  kb_buf_add_varint(b, s ? (uint64_t)n + 1 : 0);
-  if (s) kb_buf_add(b, s, n + 1); /* with its NUL: read back in place */
+/* A frame in the spill: stack, incident, pos, flags as varints, then the norm as the
+ * varint of its length + 1 and its bytes with the NUL (read back in place). Only the
+ * frames matching compares: a norm and no KB_FRAME_SKIP. */
+static void spill_frame(kb_buf *b, sqlite3_int64 stack, sqlite3_int64 incident, size_t pos, const kb_frame *f) {
+  kb_buf_add_varint(b, (uint64_t)stack);
+  kb_buf_add_varint(b, (uint64_t)incident);
+  kb_buf_add_varint(b, pos);
+  kb_buf_add_varint(b, f->flags);
+  size_t n = strlen(f->norm);
+  kb_buf_add_varint(b, (uint64_t)n + 1);
+  kb_buf_add(b, f->norm, n + 1);
 }
 
 #define SPILL_FLUSH ((size_t)1 << 20)
@@ -323,14 +329,9 @@ static void add_frames(kb_index_writer *w, sqlite3_int64 incident, sqlite3_int64
                        int *rc) {
   for (size_t i = 0; i < st->nframes && !*rc; i++) {
     const kb_frame *f = &st->frames[i];
+    if (!f->norm || (f->flags & KB_FRAME_SKIP)) continue;
     norm_count(&w->norms, f, incident, stack_row);
-    kb_buf_add_varint(&w->spill, (uint64_t)stack_row);
-    kb_buf_add_varint(&w->spill, (uint64_t)incident);
-    kb_buf_add_varint(&w->spill, i);
-    const char *strs[] = {f->module, f->function, f->offset, f->file, f->norm};
-    for (size_t k = 0; k < 5; k++) spill_str(&w->spill, strs[k]);
-    kb_buf_add_varint(&w->spill, (uint64_t)(uint32_t)f->line);
-    kb_buf_add_varint(&w->spill, f->flags);
+    spill_frame(&w->spill, stack_row, incident, i, f);
   }
   if (w->spill.len >= SPILL_FLUSH) spill_flush(w, rc);
 }
@@ -404,39 +405,20 @@ static void posting_add(norm_stat *e, sqlite3_int64 id, sqlite3_int64 *last) {
   *last = id;
 }
 
-/* Insert one frame record at c (bound in place: the buffer outlives the step). */
-static void insert_frame(kb_index_writer *w, spill_cursor *c, int *rc) {
-  sqlite3_stmt *q = w->ins_frame;
+/* Read back one spilled frame at c: its stack's postings and its packed row. */
+static void read_frame(kb_index_writer *w, spill_cursor *c, int *rc) {
   sqlite3_int64 stack = (sqlite3_int64)cur_uint(c), incident = (sqlite3_int64)cur_uint(c);
   uint64_t pos = cur_uint(c);
-  sqlite3_bind_int64(q, 1, stack);
-  sqlite3_bind_int64(q, 2, (sqlite3_int64)pos);
-  const char *norm = NULL;
-  int norm_len = 0;
-  for (int k = 0; k < 5; k++) {
-    int len;
-    const char *s = cur_str(c, &len);
-    if (s) sqlite3_bind_text(q, 3 + k, s, len, SQLITE_STATIC);
-    else sqlite3_bind_null(q, 3 + k);
-    if (k == 4) norm = s, norm_len = len;
-  }
-  int line = (int)(uint32_t)cur_uint(c);
   unsigned flags = (unsigned)cur_uint(c);
-  if (line) sqlite3_bind_int(q, 8, line);
-  sqlite3_bind_int(q, 9, (int)flags);
+  int norm_len = 0;
+  const char *norm = cur_str(c, &norm_len);
   norm_stat *e = norm && !c->bad ? norm_find(&w->norms, norm, false) : NULL;
-  uint32_t df = e ? e->incidents : 0;
-  if (e && !(flags & KB_FRAME_SKIP)) posting_add(e, stack, &e->last_stack);
-  sqlite3_bind_int64(q, 10, df);
-  if (c->bad) {
-    sqlite3_clear_bindings(q);
-    return;
-  }
-  writer_step(w, q, rc);
-  pack_frame(w, stack, incident, pos, flags, df, norm, norm_len, rc);
+  if (!e) return;
+  posting_add(e, stack, &e->last_stack);
+  pack_frame(w, stack, incident, pos, flags, e->incidents, norm, norm_len, rc);
 }
 
-static void insert_frames(kb_index_writer *w, int *rc) {
+static void insert_stack_frames(kb_index_writer *w, int *rc) {
   spill_flush(w, rc);
   if (*rc) return;
   if (lseek(w->spill_fd, 0, SEEK_SET) < 0) return writer_fail_errno(w, rc, "cannot read a temporary file");
@@ -454,7 +436,7 @@ static void insert_frames(kb_index_writer *w, int *rc) {
     const unsigned char *start = c.p;
     while (!*rc && c.p < c.end) {
       start = c.p;
-      insert_frame(w, &c, rc);
+      read_frame(w, &c, rc);
       if (c.bad) break;
     }
     size_t used = (size_t)((c.bad ? start : c.p) - buf);
@@ -476,7 +458,7 @@ static int stat_cmp(const void *a, const void *b) {
 }
 
 /* The norms in key order, so frame_stats' b-tree is written left to right; the lookup
- * slots are rebuilt after the sort for insert_frames, and last_stack restarted for the
+ * slots are rebuilt after the sort for insert_stack_frames, and last_stack restarted for the
  * postings. */
 static void sort_norms(norm_table *t) {
   if (t->n) qsort(t->v, t->n, sizeof *t->v, stat_cmp);
@@ -520,6 +502,7 @@ kb_index_writer *kb_index_create(const char *path, char **err) {
   int rc = 0;
   kb_buf_init(&w->spill, 0);
   kb_buf_init(&w->pack, 0);
+  kb_buf_init(&w->frames, 0);
   w->path = kb_xstrdup(path);
   w->spill_fd = spill_open(path);
   if (w->spill_fd < 0) {
@@ -544,11 +527,8 @@ kb_index_writer *kb_index_create(const char *path, char **err) {
   w->ins_term = writer_prepare(w, "INSERT INTO terms(incident, kind, name) VALUES(?,?,?)", &rc);
   w->ins_ident = writer_prepare(w, "INSERT INTO identifiers(incident, kind, value) VALUES(?,?,?)", &rc);
   w->ins_stack = writer_prepare(w,
-      "INSERT INTO stacks(incident, seq, format, platform, bugcheck, line, signature, reason)"
-      " VALUES(?,?,?,?,?,?,?,?)", &rc);
-  w->ins_frame = writer_prepare(w, /* the columns in the order of a spilled frame (insert_frame) */
-      "INSERT INTO frames(stack, pos, module, function, offset, file, norm, line, flags, df)"
-      " VALUES(?,?,?,?,?,?,?,?,?,?)", &rc);
+      "INSERT INTO stacks(incident, seq, format, platform, bugcheck, line, signature, reason, frames)"
+      " VALUES(?,?,?,?,?,?,?,?,?)", &rc);
   w->ins_fts = writer_prepare(w,
       "INSERT INTO fts(rowid, title, tags, summary, body, stacks, identifiers, ref_id, ref_url, ref_tags)"
       " VALUES(?,?,?,?,?,?,?,?,?,?)", &rc);
@@ -585,6 +565,50 @@ void kb_index_tags_text(const kb_incident *inc, kb_buf *text) {
   for (size_t i = 0; i < inc->categories.n; i++) kb_buf_addf(text, "%s ", inc->categories.v[i]);
 }
 
+/* A JSON string, or null. Control characters are escaped; other bytes are copied (the
+ * text was checked as UTF-8 when the incident was read). */
+static void json_str(kb_buf *b, const char *s) {
+  if (!s) {
+    kb_buf_adds(b, "null");
+    return;
+  }
+  kb_buf_addc(b, '"');
+  for (const char *run = s;; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    kb_buf_add(b, run, (size_t)(s - run));
+    if (!c) break;
+    const char *named = c == '"'    ? "\\\""
+                        : c == '\\' ? "\\\\"
+                        : c == '\n' ? "\\n"
+                        : c == '\t' ? "\\t"
+                        : c == '\r' ? "\\r"
+                                    : NULL;
+    if (named) kb_buf_adds(b, named);
+    else kb_buf_addf(b, "\\u%04x", c);
+    run = s + 1;
+  }
+  kb_buf_addc(b, '"');
+}
+
+void kb_index_frames_json(const kb_stack *st, kb_buf *out) {
+  kb_buf_addc(out, '[');
+  for (size_t i = 0; i < st->nframes; i++) {
+    const kb_frame *f = &st->frames[i];
+    if (i) kb_buf_addc(out, ',');
+    const char *strs[] = {f->module, f->function, f->offset, f->file};
+    for (size_t k = 0; k < 4; k++) {
+      kb_buf_addc(out, k ? ',' : '[');
+      json_str(out, strs[k]);
+    }
+    if (f->line > 0) kb_buf_addf(out, ",%d,", f->line);
+    else kb_buf_adds(out, ",null,");
+    json_str(out, f->norm);
+    kb_buf_addf(out, ",%u]", f->flags);
+  }
+  kb_buf_addc(out, ']');
+}
+
 void kb_index_stack_text(const kb_stack *st, kb_buf *text) {
   const kb_reason *r = &st->reason;
   const char *parts[] = {st->signature, r->code, r->name, r->message, r->bucket};
@@ -613,6 +637,9 @@ static void add_stacks(kb_index_writer *w, sqlite3_int64 row, const kb_stacks *s
     sqlite3_bind_int(q, 6, st->first_line);
     bind_text(q, 7, st->signature);
     bind_text(q, 8, reason);
+    kb_buf_reset(&w->frames);
+    kb_index_frames_json(st, &w->frames);
+    sqlite3_bind_text(q, 9, w->frames.ptr, (int)w->frames.len, SQLITE_STATIC);
     writer_step(w, q, rc);
     free(reason);
     add_frames(w, row, sqlite3_last_insert_rowid(w->db), st, rc);
@@ -756,8 +783,8 @@ void kb_index_set_meta(kb_index_writer *w, const char *key, const char *value, i
 const char *kb_index_errmsg(const kb_index_writer *w) { return w->errmsg; }
 
 static void writer_finalize(kb_index_writer *w) {
-  sqlite3_stmt *all[] = {w->ins_incident, w->ins_term, w->ins_ident, w->ins_stack,
-                         w->ins_frame,    w->ins_fts,  w->ins_names, w->ins_meta, w->ins_pack};
+  sqlite3_stmt *all[] = {w->ins_incident, w->ins_term,  w->ins_ident, w->ins_stack,
+                         w->ins_fts,      w->ins_names, w->ins_meta,  w->ins_pack};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) sqlite3_finalize(all[i]);
 }
 
@@ -765,6 +792,7 @@ static void writer_release(kb_index_writer *w) {
   if (w->spill_fd >= 0) close(w->spill_fd);
   kb_buf_release(&w->spill);
   kb_buf_release(&w->pack);
+  kb_buf_release(&w->frames);
   norm_table_release(&w->norms);
   norm_table_release(&w->names);
   free(w->path);
@@ -797,7 +825,7 @@ int kb_index_finish(kb_index_writer *w, char **err) {
   bool timings = getenv("KB_TIMINGS") != NULL;
   double tf = kb_now();
   sort_norms(&w->norms);
-  insert_frames(w, &rc);
+  insert_stack_frames(w, &rc);
   insert_frame_stats(w, &rc);
   insert_names(w, &rc);
   if (timings) fprintf(stderr, "kb: index %.3f s: frame_stats and frames\n", kb_now() - tf);

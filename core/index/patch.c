@@ -201,26 +201,19 @@ static bool ident_row_same(kb_index_patch *p, sqlite3_stmt *q, size_t i, const v
   return col_is(q, 0, id->kind) && col_is(q, 1, id->value);
 }
 
-static bool frame_row_same(kb_index_patch *p, sqlite3_stmt *q, size_t i, const void *want) {
-  (void)p;
-  const kb_frame *f = &((const kb_stack *)want)->frames[i];
-  return col_int_is(q, 0, (long long)i, false) && col_is(q, 1, f->module) && col_is(q, 2, f->function) &&
-         col_is(q, 3, f->offset) && col_is(q, 4, f->file) && col_int_is(q, 5, (int)(uint32_t)f->line, true) &&
-         col_is(q, 6, f->norm) && col_int_is(q, 7, (int)f->flags, false);
-}
-
 /* A stacks row and its frames, all but the source line. */
 static bool stack_row_same(kb_index_patch *p, sqlite3_stmt *q, size_t i, const void *want) {
+  (void)p;
   const kb_stack *st = &((const kb_stacks *)want)->v[i];
   char *reason = kb_reason_json(&st->reason);
+  kb_buf frames = KB_BUF_INIT;
+  kb_index_frames_json(st, &frames);
   bool same = col_int_is(q, 1, (long long)i, false) && col_is(q, 2, st->format) && col_is(q, 3, st->platform) &&
-              col_int_is(q, 4, st->bugcheck, true) && col_is(q, 5, st->signature) && col_is(q, 6, reason);
+              col_int_is(q, 4, st->bugcheck, true) && col_is(q, 5, st->signature) && col_is(q, 6, reason) &&
+              col_is(q, 7, frames.ptr);
   free(reason);
-  if (!same) return false;
-  sqlite3_stmt *frames = prepare_int(
-      p, "SELECT pos, module, function, offset, file, line, norm, flags FROM frames WHERE stack = ? ORDER BY pos",
-      sqlite3_column_int64(q, 0));
-  return rows_same(p, frames, st->nframes, frame_row_same, st);
+  kb_buf_release(&frames);
+  return same;
 }
 
 static bool idents_same(kb_index_patch *p, sqlite3_int64 row, const kb_idents *ids) {
@@ -230,7 +223,8 @@ static bool idents_same(kb_index_patch *p, sqlite3_int64 row, const kb_idents *i
 
 static bool stacks_same(kb_index_patch *p, sqlite3_int64 row, const kb_stacks *stacks) {
   sqlite3_stmt *q = prepare_int(
-      p, "SELECT rowid, seq, format, platform, bugcheck, signature, reason FROM stacks WHERE incident = ? ORDER BY seq",
+      p, "SELECT rowid, seq, format, platform, bugcheck, signature, reason, frames FROM stacks WHERE incident = ?"
+         " ORDER BY seq",
       row);
   return rows_same(p, q, stacks->n, stack_row_same, stacks);
 }

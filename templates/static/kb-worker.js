@@ -183,13 +183,15 @@ function rows(eng, sql, binds) {
   }
 }
 
-// The frames of one stack of an incident (as /api/incidents/ID lists them).
+// The frames of one stack of an incident (as /api/incidents/ID lists them). stacks.frames
+// is JSON: one array per frame, [module, function, offset, file, line, norm, flags].
 function stackFrames(eng, incident, seq) {
-  const frames = rows(eng, "SELECT f.pos, f.module, f.function, f.offset, f.flags FROM incidents i"
-    + " JOIN stacks s ON s.incident = i.rowid JOIN frames f ON f.stack = s.rowid"
-    + " WHERE i.id = ? AND s.seq = ? ORDER BY f.pos", [String(incident), Number(seq) | 0])
-    .map(([pos, module, fn, offset, flags]) => ({ pos, module, function: fn, offset,
-                                                   skipped: (flags & 1) !== 0, signature: (flags & 4) !== 0 }));
+  const found = rows(eng, "SELECT s.frames FROM incidents i JOIN stacks s ON s.incident = i.rowid"
+    + " WHERE i.id = ? AND s.seq = ?", [String(incident), Number(seq) | 0]);
+  let list = [];
+  try { list = found.length ? JSON.parse(found[0][0]) : []; } catch (e) { list = []; }
+  const frames = (Array.isArray(list) ? list : []).map((f, pos) => ({ pos, module: f[0], function: f[1],
+    offset: f[2], skipped: (f[6] & 1) !== 0, signature: (f[6] & 4) !== 0 }));
   return JSON.stringify({ id: incident, seq, frames });
 }
 

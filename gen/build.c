@@ -312,8 +312,11 @@ typedef struct stream {
   pthread_mutex_t lock;
   pthread_cond_t cond;
   kb_incident *slot[STREAM_WINDOW]; /* loaded incident j waits in slot j % STREAM_WINDOW */
+  kb_index_rows *rows[STREAM_WINDOW]; /* with its rows; both stay there once written, and the
+                                       * loader of j + STREAM_WINDOW frees them: the writer
+                                       * thread is the build's bottleneck, the loaders are not */
   bool ready[STREAM_WINDOW];
-  size_t consumed;                  /* incidents the writer has taken */
+  size_t consumed;                  /* incidents the writer is done with */
   kb_diags *errs;                   /* per incident: why its full load failed */
   spill *spills;                    /* per worker */
   rec_loc *loc;                     /* per incident */
@@ -418,14 +421,23 @@ static kb_incident *full_load(stream *x, size_t j, unsigned worker) {
 
 static void full_one(void *ctx, size_t j, unsigned worker) {
   stream *x = ctx;
+  size_t k = j % STREAM_WINDOW;
   pthread_mutex_lock(&x->lock); /* bounded look-ahead: memory stays a window's worth */
   while (j >= x->consumed + STREAM_WINDOW) pthread_cond_wait(&x->cond, &x->lock);
+  kb_incident *old = x->slot[k]; /* incident j - STREAM_WINDOW, written */
+  kb_index_rows *old_rows = x->rows[k];
+  x->slot[k] = NULL;
+  x->rows[k] = NULL;
   pthread_mutex_unlock(&x->lock);
+  kb_incident_free(old);
+  kb_index_rows_free(old_rows);
   kb_incident *full = atomic_load(&x->failed) ? NULL : full_load(x, j, worker);
+  kb_index_rows *rows = full ? kb_index_rows_new(full) : NULL;
   if (!full) atomic_store(&x->failed, true);
   pthread_mutex_lock(&x->lock);
-  x->slot[j % STREAM_WINDOW] = full;
-  x->ready[j % STREAM_WINDOW] = true;
+  x->slot[k] = full;
+  x->rows[k] = rows;
+  x->ready[k] = true;
   pthread_cond_broadcast(&x->cond);
   pthread_mutex_unlock(&x->lock);
 }
@@ -442,7 +454,8 @@ static void writer_meta(stream *x, int *rc) {
 }
 
 /* The one thread that writes the index: takes the incidents in site order (so rowids
- * follow it), frees each once inserted, then finishes the index while pages are written. */
+ * follow it) with the rows their loaders made, leaves each for the loader of the slot's
+ * next incident to free, then finishes the index while pages are written. */
 static void *writer_main(void *arg) {
   stream *x = arg;
   int rc = 0;
@@ -450,16 +463,18 @@ static void *writer_main(void *arg) {
     pthread_mutex_lock(&x->lock);
     while (!x->ready[j % STREAM_WINDOW]) pthread_cond_wait(&x->cond, &x->lock);
     kb_incident *inc = x->slot[j % STREAM_WINDOW];
+    kb_index_rows *rows = x->rows[j % STREAM_WINDOW];
+    pthread_mutex_unlock(&x->lock);
+    if (inc) {
+      kb_index_add_rows(x->w, inc, rows, &rc);
+      x->st->stacks += inc->md.stacks.n;
+      for (size_t s = 0; s < inc->md.stacks.n; s++) x->st->frames += inc->md.stacks.v[s].nframes;
+    }
+    pthread_mutex_lock(&x->lock);
     x->ready[j % STREAM_WINDOW] = false;
     x->consumed = j + 1;
     pthread_cond_broadcast(&x->cond);
     pthread_mutex_unlock(&x->lock);
-    if (inc) {
-      kb_index_add(x->w, inc, &rc);
-      x->st->stacks += inc->md.stacks.n;
-      for (size_t s = 0; s < inc->md.stacks.n; s++) x->st->frames += inc->md.stacks.v[s].nframes;
-      kb_incident_free(inc);
-    }
     if (rc) atomic_store(&x->failed, true);
     progress(x->b, "indexing", j + 1, x->site->n);
   }
@@ -516,6 +531,10 @@ static int stream_init(stream *x, build *b, kb_site *site, kb_build_stats *st) {
 }
 
 static void stream_release(stream *x) {
+  for (size_t k = 0; k < STREAM_WINDOW; k++) { /* the last window's incidents */
+    kb_incident_free(x->slot[k]);
+    kb_index_rows_free(x->rows[k]);
+  }
   for (size_t i = 0; i < x->site->n; i++) kb_diags_release(&x->errs[i]);
   for (unsigned k = 0; x->spills && k < x->b->jobs; k++) spill_close(&x->spills[k]);
   kb_index_abort(x->w);

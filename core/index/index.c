@@ -150,9 +150,8 @@ static void norm_rehash(norm_table *t) {
   }
 }
 
-/* The entry of `norm`; NULL when absent and !add. */
-static norm_stat *norm_find(norm_table *t, const char *norm, bool add) {
-  uint64_t h = str_hash(norm);
+/* The entry of `norm`, whose str_hash is h; NULL when absent and !add. */
+static norm_stat *norm_find_hashed(norm_table *t, const char *norm, uint64_t h, bool add) {
   if (t->nslots) {
     for (size_t k = h & (t->nslots - 1); t->slots[k]; k = (k + 1) & (t->nslots - 1)) {
       norm_stat *e = &t->v[t->slots[k] - 1];
@@ -176,6 +175,10 @@ static norm_stat *norm_find(norm_table *t, const char *norm, bool add) {
   return &t->v[t->n - 1];
 }
 
+static norm_stat *norm_find(norm_table *t, const char *norm, bool add) {
+  return norm_find_hashed(t, norm, str_hash(norm), add);
+}
+
 static void norm_table_release(norm_table *t) {
   for (size_t i = 0; i < t->n; i++) free(t->v[i].post);
   for (size_t i = 0; i < t->nchunks; i++) free(t->chunks[i]);
@@ -184,6 +187,22 @@ static void norm_table_release(norm_table *t) {
   free(t->slots);
   memset(t, 0, sizeof *t);
 }
+
+/* made by kb_index_rows_new (see "rows" below) */
+struct kb_index_rows {
+  char *tags_json, *cats_json, *params, *ident_text;
+  char date[40];
+  kb_buf tags_text, stack_text;
+  char **reasons;        /* per stack */
+  size_t nstacks;
+  kb_buf frames;         /* every stack's stacks.frames, one after the other */
+  size_t *frames_at;     /* stack i's is frames[frames_at[i] .. frames_at[i + 1]) */
+  uint64_t *norm_hash;   /* str_hash of each frame's norm (0 without one), stack after stack */
+  size_t *hash_at;       /* stack i's frames start at norm_hash[hash_at[i]] */
+  kb_buf names;          /* the incident's names, each once, NUL after each, first seen first */
+  uint64_t *name_hash;
+  size_t nnames;
+};
 
 struct kb_index_writer {
   sqlite3 *db;
@@ -286,9 +305,9 @@ static void writer_fail_errno(kb_index_writer *w, int *rc, const char *what) {
 }
 
 /* Count a frame for frame_stats: what the GROUP BY over frames (flags & SKIP = 0) gave. */
-static void norm_count(norm_table *t, const kb_frame *f, sqlite3_int64 incident, sqlite3_int64 stack) {
-  if (!f->norm || (f->flags & KB_FRAME_SKIP)) return;
-  norm_stat *e = norm_find(t, f->norm, true);
+static void norm_count(norm_table *t, const kb_frame *f, uint64_t hash, sqlite3_int64 incident,
+                       sqlite3_int64 stack) {
+  norm_stat *e = norm_find_hashed(t, f->norm, hash, true);
   if (e->last_incident != incident) e->incidents++, e->last_incident = incident;
   if (e->last_stack != stack) e->stacks++, e->last_stack = stack;
 }
@@ -325,12 +344,13 @@ static void spill_flush(kb_index_writer *w, int *rc) {
   kb_buf_reset(&w->spill);
 }
 
+/* hashes: str_hash of each frame's norm (kb_index_rows). */
 static void add_frames(kb_index_writer *w, sqlite3_int64 incident, sqlite3_int64 stack_row, const kb_stack *st,
-                       int *rc) {
+                       const uint64_t *hashes, int *rc) {
   for (size_t i = 0; i < st->nframes && !*rc; i++) {
     const kb_frame *f = &st->frames[i];
     if (!f->norm || (f->flags & KB_FRAME_SKIP)) continue;
-    norm_count(&w->norms, f, incident, stack_row);
+    norm_count(&w->norms, f, hashes[i], incident, stack_row);
     spill_frame(&w->spill, stack_row, incident, i, f);
   }
   if (w->spill.len >= SPILL_FLUSH) spill_flush(w, rc);
@@ -624,26 +644,23 @@ void kb_index_stack_text(const kb_stack *st, kb_buf *text) {
   }
 }
 
-static void add_stacks(kb_index_writer *w, sqlite3_int64 row, const kb_stacks *stacks, kb_buf *text, int *rc) {
+static void add_stacks(kb_index_writer *w, sqlite3_int64 row, const kb_stacks *stacks, const kb_index_rows *r,
+                       int *rc) {
   for (size_t i = 0; i < stacks->n && !*rc; i++) {
     const kb_stack *st = &stacks->v[i];
     sqlite3_stmt *q = w->ins_stack;
     sqlite3_bind_int64(q, 1, row);
     sqlite3_bind_int64(q, 2, (sqlite3_int64)i);
-    char *reason = kb_reason_json(&st->reason);
     bind_text(q, 3, st->format);
     bind_text(q, 4, st->platform);
     if (st->bugcheck) sqlite3_bind_int64(q, 5, st->bugcheck);
     sqlite3_bind_int(q, 6, st->first_line);
     bind_text(q, 7, st->signature);
-    bind_text(q, 8, reason);
-    kb_buf_reset(&w->frames);
-    kb_index_frames_json(st, &w->frames);
-    sqlite3_bind_text(q, 9, w->frames.ptr, (int)w->frames.len, SQLITE_STATIC);
+    bind_text(q, 8, r->reasons[i]);
+    size_t from = r->frames_at[i], to = r->frames_at[i + 1];
+    sqlite3_bind_text(q, 9, r->frames.ptr + from, (int)(to - from), SQLITE_STATIC);
     writer_step(w, q, rc);
-    free(reason);
-    add_frames(w, row, sqlite3_last_insert_rowid(w->db), st, rc);
-    kb_index_stack_text(st, text);
+    add_frames(w, row, sqlite3_last_insert_rowid(w->db), st, r->norm_hash + r->hash_at[i], rc);
   }
 }
 
@@ -675,13 +692,12 @@ static void add_idents(kb_index_writer *w, sqlite3_int64 row, const kb_idents *i
   }
 }
 
-/* One name of an incident: a new name gets the next rowid and its trigram row at once;
- * the incident joins its postings (written in kb_index_finish). Names shorter than a
- * trigram cannot be looked up and are left out. */
-static void name_add(kb_index_writer *w, const char *name, sqlite3_int64 incident, int *rc) {
-  if (*rc || strlen(name) < 3) return;
+/* One name of an incident (its str_hash h): a new name gets the next rowid and its
+ * trigram row at once; the incident joins its postings (written in kb_index_finish). */
+static void name_add(kb_index_writer *w, const char *name, uint64_t h, sqlite3_int64 incident, int *rc) {
+  if (*rc) return;
   size_t before = w->names.n;
-  norm_stat *e = norm_find(&w->names, name, true);
+  norm_stat *e = norm_find_hashed(&w->names, name, h, true);
   if (w->names.n > before) {
     sqlite3_bind_int64(w->ins_names, 1, (sqlite3_int64)w->names.n);
     sqlite3_bind_text(w->ins_names, 2, e->norm, -1, SQLITE_STATIC);
@@ -691,17 +707,9 @@ static void name_add(kb_index_writer *w, const char *name, sqlite3_int64 inciden
   posting_add(e, incident, &e->last_incident);
 }
 
-/* The names of an incident: the words of its identifiers' text, each module and function. */
-static void add_names(kb_index_writer *w, sqlite3_int64 row, const kb_incident *inc, const char *idents, int *rc) {
-  char *words = kb_xstrdup(idents), *save = NULL;
-  for (char *t = strtok_r(words, " ", &save); t; t = strtok_r(NULL, " ", &save)) name_add(w, t, row, rc);
-  free(words);
-  for (size_t i = 0; i < inc->md.stacks.n; i++)
-    for (size_t j = 0; j < inc->md.stacks.v[i].nframes; j++) {
-      const kb_frame *f = &inc->md.stacks.v[i].frames[j];
-      if (f->module) name_add(w, f->module, row, rc);
-      if (f->function) name_add(w, f->function, row, rc);
-    }
+static void add_names(kb_index_writer *w, sqlite3_int64 row, const kb_index_rows *r, int *rc) {
+  const char *name = r->names.ptr;
+  for (size_t i = 0; i < r->nnames; i++, name += strlen(name) + 1) name_add(w, name, r->name_hash[i], row, rc);
 }
 
 /* The names table, in rowid order, once every incident's postings are complete. */
@@ -718,59 +726,154 @@ static void insert_names(kb_index_writer *w, int *rc) {
   sqlite3_finalize(q);
 }
 
-static void add_fts(kb_index_writer *w, sqlite3_int64 row, const kb_incident *inc, const char *stack_text,
-                    const char *tags_json, int *rc) {
+static void add_fts(kb_index_writer *w, sqlite3_int64 row, const kb_incident *inc, const kb_index_rows *r, int *rc) {
   if (*rc) return;
-  kb_buf tags = KB_BUF_INIT;
-  kb_index_tags_text(inc, &tags);
-  char *idents = kb_index_ident_text(&inc->idents);
   sqlite3_stmt *q = w->ins_fts;
   sqlite3_bind_int64(q, 1, row);
   bind_text(q, 2, inc->title);
-  bind_text(q, 3, tags.ptr);
+  bind_text(q, 3, r->tags_text.ptr);
   bind_text(q, 4, inc->summary);
   bind_text(q, 5, inc->md.text);
-  bind_text(q, 6, stack_text);
-  bind_text(q, 7, idents);
+  bind_text(q, 6, r->stack_text.ptr);
+  bind_text(q, 7, r->ident_text);
   bind_text(q, 8, inc->id);
   bind_text(q, 9, inc->url);
-  bind_text(q, 10, tags_json);
+  bind_text(q, 10, r->tags_json);
   writer_step(w, q, rc);
-  add_names(w, row, inc, idents, rc);
-  free(idents);
-  kb_buf_release(&tags);
 }
 
-void kb_index_add(kb_index_writer *w, const kb_incident *inc, int *rc) {
+/* ---- rows: what the writer stores of one incident, worked out from it alone ----
+ *
+ * The writer is the build's one serial thread (at 10,000 incidents it was busy for the
+ * whole build while the loading threads waited on it), so everything that needs only
+ * the incident - JSON, texts, the names and their hashes - is made by the thread that
+ * loaded it. */
+
+
+/* A small set of the names seen in one incident: open addressing over indexes into
+ * name_hash (+ 1), with the names' start offsets. */
+typedef struct name_set {
+  uint32_t *slots, *at;
+  size_t nslots;
+} name_set;
+
+static void rows_name(kb_index_rows *r, name_set *seen, const char *name) {
+  size_t n = strlen(name);
+  if (n < 3) return; /* shorter than a trigram: cannot be looked up */
+  uint64_t h = str_hash(name);
+  size_t k = h & (seen->nslots - 1);
+  for (; seen->slots[k]; k = (k + 1) & (seen->nslots - 1)) {
+    uint32_t i = seen->slots[k] - 1;
+    if (r->name_hash[i] == h && strcmp(r->names.ptr + seen->at[i], name) == 0) return;
+  }
+  seen->slots[k] = (uint32_t)r->nnames + 1;
+  seen->at[r->nnames] = (uint32_t)r->names.len;
+  r->name_hash[r->nnames++] = h;
+  kb_buf_add(&r->names, name, n + 1);
+}
+
+/* The names: the words of the identifiers' text, then each module and function. */
+static void rows_names(kb_index_rows *r, const kb_incident *inc, size_t nframes) {
+  size_t most = 2 * nframes + strlen(r->ident_text) / 2 + 1;
+  name_set seen = {NULL, NULL, 16};
+  while (seen.nslots < 2 * most) seen.nslots *= 2;
+  seen.slots = kb_xcalloc(seen.nslots, sizeof *seen.slots);
+  seen.at = kb_xcalloc(most, sizeof *seen.at);
+  r->name_hash = kb_xcalloc(most, sizeof *r->name_hash);
+  char *words = kb_xstrdup(r->ident_text), *save = NULL;
+  for (char *t = strtok_r(words, " ", &save); t; t = strtok_r(NULL, " ", &save)) rows_name(r, &seen, t);
+  free(words);
+  for (size_t i = 0; i < inc->md.stacks.n; i++)
+    for (size_t j = 0; j < inc->md.stacks.v[i].nframes; j++) {
+      const kb_frame *f = &inc->md.stacks.v[i].frames[j];
+      if (f->module) rows_name(r, &seen, f->module);
+      if (f->function) rows_name(r, &seen, f->function);
+    }
+  free(seen.slots);
+  free(seen.at);
+}
+
+kb_index_rows *kb_index_rows_new(const kb_incident *inc) {
+  kb_index_rows *r = kb_xcalloc(1, sizeof *r);
+  r->tags_json = kb_index_json_list(&inc->tags);
+  r->cats_json = kb_index_json_list(&inc->categories);
+  r->params = cJSON_PrintUnformatted(inc->params);
+  if (inc->has_date) kb_date_format_rfc3339(inc->date, inc->tz_min, r->date, sizeof r->date);
+  kb_buf_init(&r->tags_text, 0);
+  kb_index_tags_text(inc, &r->tags_text);
+  r->ident_text = kb_index_ident_text(&inc->idents);
+  const kb_stacks *stacks = &inc->md.stacks;
+  kb_buf_init(&r->stack_text, 0);
+  kb_buf_init(&r->frames, 0);
+  kb_buf_init(&r->names, 0);
+  r->nstacks = stacks->n;
+  r->reasons = kb_xcalloc(stacks->n + 1, sizeof *r->reasons);
+  r->frames_at = kb_xcalloc(stacks->n + 1, sizeof *r->frames_at);
+  r->hash_at = kb_xcalloc(stacks->n + 1, sizeof *r->hash_at);
+  size_t nframes = 0;
+  for (size_t i = 0; i < stacks->n; i++) nframes += stacks->v[i].nframes;
+  r->norm_hash = kb_xcalloc(nframes + 1, sizeof *r->norm_hash);
+  for (size_t i = 0, k = 0; i < stacks->n; i++) {
+    const kb_stack *st = &stacks->v[i];
+    r->reasons[i] = kb_reason_json(&st->reason);
+    kb_index_stack_text(st, &r->stack_text);
+    kb_index_frames_json(st, &r->frames);
+    r->frames_at[i + 1] = r->frames.len;
+    r->hash_at[i] = k;
+    for (size_t j = 0; j < st->nframes; j++, k++) r->norm_hash[k] = st->frames[j].norm ? str_hash(st->frames[j].norm) : 0;
+  }
+  rows_names(r, inc, nframes);
+  return r;
+}
+
+void kb_index_rows_free(kb_index_rows *r) {
+  if (!r) return;
+  free(r->tags_json);
+  free(r->cats_json);
+  free(r->params);
+  free(r->ident_text);
+  kb_buf_release(&r->tags_text);
+  kb_buf_release(&r->stack_text);
+  kb_buf_release(&r->frames);
+  kb_buf_release(&r->names);
+  for (size_t i = 0; i < r->nstacks; i++) free(r->reasons[i]);
+  free(r->reasons);
+  free(r->frames_at);
+  free(r->norm_hash);
+  free(r->hash_at);
+  free(r->name_hash);
+  free(r);
+}
+
+void kb_index_add_rows(kb_index_writer *w, const kb_incident *inc, const kb_index_rows *r, int *rc) {
   if (*rc) return;
   sqlite3_stmt *q = w->ins_incident;
-  char *tags = kb_index_json_list(&inc->tags), *cats = kb_index_json_list(&inc->categories);
-  char *params = cJSON_PrintUnformatted(inc->params);
-  char date[40] = "";
-  if (inc->has_date) kb_date_format_rfc3339(inc->date, inc->tz_min, date, sizeof date);
   bind_text(q, 1, inc->id);
   bind_text(q, 2, inc->slug);
   bind_text(q, 3, inc->url);
   bind_text(q, 4, inc->title);
-  bind_text(q, 5, inc->has_date ? date : NULL);
+  bind_text(q, 5, inc->has_date ? r->date : NULL);
   if (inc->has_date) sqlite3_bind_int64(q, 6, inc->date);
   bind_text(q, 7, inc->summary);
-  bind_text(q, 8, tags);
-  bind_text(q, 9, cats);
+  bind_text(q, 8, r->tags_json);
+  bind_text(q, 9, r->cats_json);
   bind_text(q, 10, inc->path);
-  bind_text(q, 11, params ? params : "{}");
+  bind_text(q, 11, r->params ? r->params : "{}");
   writer_step(w, q, rc);
-  free(cats);
-  free(params);
   sqlite3_int64 row = sqlite3_last_insert_rowid(w->db);
   add_terms(w, row, "tag", &inc->tags, rc);
   add_terms(w, row, "category", &inc->categories, rc);
   add_idents(w, row, &inc->idents, rc);
-  kb_buf stack_text = KB_BUF_INIT;
-  add_stacks(w, row, &inc->md.stacks, &stack_text, rc);
-  add_fts(w, row, inc, stack_text.ptr, tags, rc);
-  free(tags);
-  kb_buf_release(&stack_text);
+  add_stacks(w, row, &inc->md.stacks, r, rc);
+  add_fts(w, row, inc, r, rc);
+  add_names(w, row, r, rc);
+}
+
+void kb_index_add(kb_index_writer *w, const kb_incident *inc, int *rc) {
+  if (*rc) return;
+  kb_index_rows *r = kb_index_rows_new(inc);
+  kb_index_add_rows(w, inc, r, rc);
+  kb_index_rows_free(r);
 }
 
 void kb_index_set_meta(kb_index_writer *w, const char *key, const char *value, int *rc) {

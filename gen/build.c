@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,15 +117,30 @@ static void *par_main(void *arg) {
   return NULL;
 }
 
-/* The calling thread works too, so a thread that cannot be started only costs speed. */
+/* A worker below the threads that are not workers (nice +5 for this thread alone, as
+ * Linux keeps a nice value per thread): the index writer is the one serial thread of
+ * the build, so on a busy machine it should never wait for a core behind the threads
+ * that load and render, which only have to keep ahead of it. */
+#define PAR_NICE 5
+
+static void *par_worker(void *arg) {
+  (void)setpriority(PRIO_PROCESS, (id_t)gettid(), PAR_NICE); /* failing costs only the order */
+  return par_main(arg);
+}
+
+/* Every worker on a thread of its own; the caller works alone when none can start. */
 static void par_for(size_t n, unsigned threads, par_fn fn, void *ctx) {
   par_pool pool = {fn, ctx, n, 0};
   if (threads < 1) threads = 1;
   par_thread *t = kb_xcalloc(threads, sizeof *t);
+  bool any = false;
   for (unsigned k = 0; k < threads; k++) t[k] = (par_thread){&pool, k, 0, false};
-  for (unsigned k = 1; k < threads && k < n; k++) t[k].started = pthread_create(&t[k].tid, NULL, par_main, &t[k]) == 0;
-  par_main(&t[0]);
-  for (unsigned k = 1; k < threads; k++)
+  for (unsigned k = 0; k < threads && k < n; k++) {
+    t[k].started = pthread_create(&t[k].tid, NULL, par_worker, &t[k]) == 0;
+    any = any || t[k].started;
+  }
+  if (!any) par_main(&t[0]);
+  for (unsigned k = 0; k < threads; k++)
     if (t[k].started) pthread_join(t[k].tid, NULL);
   free(t);
 }

@@ -3,12 +3,15 @@
  *
  * The lists are parsed once, on first use, into a static rule table (pthread_once: the
  * server normalizes from several threads). Patterns point into the embedded text, so
- * nothing is allocated and nothing needs freeing. Matching a frame tries every rule of
- * its platform; a first-character test rejects almost all of them cheaply. */
+ * nothing is allocated and nothing needs freeing. Each platform's rules are grouped by
+ * what they compare (function, whole norm, file) and by their pattern's first byte, so a
+ * frame is tried against a few rules instead of all ~1,700 (3 % of a build's work when
+ * it tried them all). */
 #include "stack/skiplist.h"
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,9 +28,16 @@ typedef struct rule {
   bool whole;    /* has a '!': compared with the whole norm, not the function part */
 } rule;
 
+enum { SUBJ_FN, SUBJ_NORM, SUBJ_FILE, SUBJECTS };
+#define BUCKETS 257 /* a pattern's first byte, or 256: it starts with '*' */
+
+/* The answer does not depend on the rules' order (SKIP when any skip rule matches, else
+ * PREFIX when any prefix rule does), so grouping them changes nothing. */
 struct kb_skiplist {
   const rule *v;
   size_t n;
+  const uint16_t *by;                 /* indexes into v, grouped */
+  uint32_t at[SUBJECTS][BUCKETS + 1]; /* group (k, b) is by[at[k][b] .. at[k][b + 1]) */
 };
 
 static const struct {
@@ -44,6 +54,7 @@ static const struct {
 typedef enum { LINE_BLANK, LINE_RULE, LINE_INCLUDE, LINE_BAD } line_kind;
 
 static rule pool[MAX_RULES];
+static uint16_t by_pool[MAX_RULES];
 static size_t pool_n;
 static bool pool_full; /* a rule was dropped: kb_skiplist_check reports it */
 static kb_skiplist lists[MAX_LISTS];
@@ -131,12 +142,33 @@ static void load_rules(int idx, unsigned seen) {
   }
 }
 
+static int rule_subject(const rule *r) { return r->on_file ? SUBJ_FILE : r->whole ? SUBJ_NORM : SUBJ_FN; }
+static int rule_bucket(const rule *r) { return r->pat[0] == '*' ? 256 : (unsigned char)r->pat[0]; }
+
+/* Group a list's rules (a counting sort into by_pool, which has room for every rule). */
+static void group_rules(kb_skiplist *l, size_t first) {
+  uint32_t count[SUBJECTS][BUCKETS] = {{0}};
+  for (size_t i = 0; i < l->n; i++) count[rule_subject(&l->v[i])][rule_bucket(&l->v[i])]++;
+  uint32_t at = (uint32_t)first;
+  for (int k = 0; k < SUBJECTS; k++)
+    for (int b = 0; b <= BUCKETS; b++) {
+      l->at[k][b] = at;
+      if (b < BUCKETS) at += count[k][b];
+    }
+  uint32_t fill[SUBJECTS][BUCKETS];
+  for (int k = 0; k < SUBJECTS; k++)
+    for (int b = 0; b < BUCKETS; b++) fill[k][b] = l->at[k][b];
+  for (size_t i = 0; i < l->n; i++) by_pool[fill[rule_subject(&l->v[i])][rule_bucket(&l->v[i])]++] = (uint16_t)i;
+  l->by = by_pool;
+}
+
 static void load_all(void) {
   for (int i = 0; kb_skiplist_files[i].name && i < MAX_LISTS; i++) {
     size_t first = pool_n;
     load_rules(i, 0);
     lists[i].v = pool + first;
     lists[i].n = pool_n - first;
+    group_rules(&lists[i], first);
   }
 }
 
@@ -151,15 +183,21 @@ unsigned kb_skiplist_classify(const kb_skiplist *l, const char *norm, const char
   if (!l || !norm) return 0;
   const char *bang = strchr(norm, '!');
   const char *fn = bang ? bang + 1 : norm;
-  size_t norm_len = strlen(norm), fn_len = strlen(fn), file_len = file ? strlen(file) : 0;
+  const char *subject[SUBJECTS] = {fn, norm, file};
   unsigned got = 0;
-  for (size_t i = 0; i < l->n && got != KB_FRAME_SKIP; i++) {
-    const rule *r = &l->v[i];
-    if (got && r->flag != KB_FRAME_SKIP) continue; /* already a prefix: only a skip changes that */
-    const char *s = r->on_file ? file : r->whole ? norm : fn;
-    size_t n = r->on_file ? file_len : r->whole ? norm_len : fn_len;
-    if (!s || (r->pat[0] != '*' && (n == 0 || r->pat[0] != s[0]))) continue;
-    if (kb_glob_match(r->pat, r->len, s, n)) got = r->flag;
+  for (int k = 0; k < SUBJECTS; k++) {
+    const char *s = subject[k];
+    if (!s) continue;
+    size_t n = strlen(s);
+    int buckets[2] = {256, (unsigned char)s[0]}; /* patterns never start with the NUL of "" */
+    for (int g = 0; g < 2; g++)
+      for (uint32_t i = l->at[k][buckets[g]]; i < l->at[k][buckets[g] + 1]; i++) {
+        const rule *r = &l->v[l->by[i]];
+        if (got && r->flag != KB_FRAME_SKIP) continue; /* already a prefix: only a skip changes that */
+        if (!kb_glob_match(r->pat, r->len, s, n)) continue;
+        got = r->flag;
+        if (got == KB_FRAME_SKIP) return got;
+      }
   }
   return got;
 }

@@ -376,7 +376,8 @@ static kb_line_kind stop_reason(const char *s, size_t n, kb_reason *r) {
   static const char *const marks[] = {"STOP: ", "The bugcheck was: ", "Fatal System Error: ",
                                       "Bugcheck code: " /* WhoCrashed */, NULL};
   const char *end = s + n;
-  for (const char *const *m = marks; *m; m++) {
+  bool colon = memchr(s, ':', n) != NULL; /* every mark has one; most frame lines do not */
+  for (const char *const *m = marks; colon && *m; m++) {
     size_t ml = strlen(*m);
     const char *at = memmem(s, n, *m, ml);
     if (!at) continue;

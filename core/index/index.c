@@ -198,7 +198,6 @@ struct kb_index_rows {
   kb_buf frames;         /* every stack's stacks.frames, one after the other */
   size_t *frames_at;     /* stack i's is frames[frames_at[i] .. frames_at[i + 1]) */
   uint64_t *norm_hash;   /* str_hash of each frame's norm (0 without one), stack after stack */
-  size_t *hash_at;       /* stack i's frames start at norm_hash[hash_at[i]] */
   kb_buf names;          /* the incident's names, each once, NUL after each, first seen first */
   uint64_t *name_hash;
   size_t nnames;
@@ -646,7 +645,8 @@ void kb_index_stack_text(const kb_stack *st, kb_buf *text) {
 
 static void add_stacks(kb_index_writer *w, sqlite3_int64 row, const kb_stacks *stacks, const kb_index_rows *r,
                        int *rc) {
-  for (size_t i = 0; i < stacks->n && !*rc; i++) {
+  const uint64_t *hashes = r->norm_hash; /* the stacks' frames one after the other */
+  for (size_t i = 0; i < stacks->n && !*rc; hashes += stacks->v[i++].nframes) {
     const kb_stack *st = &stacks->v[i];
     sqlite3_stmt *q = w->ins_stack;
     sqlite3_bind_int64(q, 1, row);
@@ -660,7 +660,7 @@ static void add_stacks(kb_index_writer *w, sqlite3_int64 row, const kb_stacks *s
     size_t from = r->frames_at[i], to = r->frames_at[i + 1];
     sqlite3_bind_text(q, 9, r->frames.ptr + from, (int)(to - from), SQLITE_STATIC);
     writer_step(w, q, rc);
-    add_frames(w, row, sqlite3_last_insert_rowid(w->db), st, r->norm_hash + r->hash_at[i], rc);
+    add_frames(w, row, sqlite3_last_insert_rowid(w->db), st, hashes, rc);
   }
 }
 
@@ -750,7 +750,6 @@ static void add_fts(kb_index_writer *w, sqlite3_int64 row, const kb_incident *in
  * the incident - JSON, texts, the names and their hashes - is made by the thread that
  * loaded it. */
 
-
 /* A small set of the names seen in one incident: open addressing over indexes into
  * name_hash (+ 1), with the names' start offsets. */
 typedef struct name_set {
@@ -810,7 +809,6 @@ kb_index_rows *kb_index_rows_new(const kb_incident *inc) {
   r->nstacks = stacks->n;
   r->reasons = kb_xcalloc(stacks->n + 1, sizeof *r->reasons);
   r->frames_at = kb_xcalloc(stacks->n + 1, sizeof *r->frames_at);
-  r->hash_at = kb_xcalloc(stacks->n + 1, sizeof *r->hash_at);
   size_t nframes = 0;
   for (size_t i = 0; i < stacks->n; i++) nframes += stacks->v[i].nframes;
   r->norm_hash = kb_xcalloc(nframes + 1, sizeof *r->norm_hash);
@@ -820,7 +818,6 @@ kb_index_rows *kb_index_rows_new(const kb_incident *inc) {
     kb_index_stack_text(st, &r->stack_text);
     kb_index_frames_json(st, &r->frames);
     r->frames_at[i + 1] = r->frames.len;
-    r->hash_at[i] = k;
     for (size_t j = 0; j < st->nframes; j++, k++) r->norm_hash[k] = st->frames[j].norm ? str_hash(st->frames[j].norm) : 0;
   }
   rows_names(r, inc, nframes);
@@ -841,7 +838,6 @@ void kb_index_rows_free(kb_index_rows *r) {
   free(r->reasons);
   free(r->frames_at);
   free(r->norm_hash);
-  free(r->hash_at);
   free(r->name_hash);
   free(r);
 }
@@ -868,13 +864,6 @@ void kb_index_add_rows(kb_index_writer *w, const kb_incident *inc, const kb_inde
   add_stacks(w, row, &inc->md.stacks, r, rc);
   add_fts(w, row, inc, r, rc);
   add_names(w, row, r, rc);
-}
-
-void kb_index_add(kb_index_writer *w, const kb_incident *inc, int *rc) {
-  if (*rc) return;
-  kb_index_rows *r = kb_index_rows_new(inc);
-  kb_index_add_rows(w, inc, r, rc);
-  kb_index_rows_free(r);
 }
 
 void kb_index_set_meta(kb_index_writer *w, const char *key, const char *value, int *rc) {

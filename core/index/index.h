@@ -20,15 +20,14 @@ typedef struct kb_index_writer kb_index_writer;
 /* Create a new index at `path` (which must not exist) and open one transaction.
  * Returns NULL and sets *err (caller frees) on failure. */
 kb_index_writer *kb_index_create(const char *path, char **err);
-/* Add one incident. Sticky error: does nothing when *rc != 0, sets *rc on failure. */
-void kb_index_add(kb_index_writer *w, const kb_incident *inc, int *rc);
 /* What the writer stores of one incident that depends on it alone (JSON, texts, names),
  * made by any thread: the build makes it where the incident was loaded, so that the one
  * writer thread only writes. Caller frees with kb_index_rows_free (which accepts NULL). */
 typedef struct kb_index_rows kb_index_rows;
 kb_index_rows *kb_index_rows_new(const kb_incident *inc);
 void kb_index_rows_free(kb_index_rows *r);
-/* kb_index_add with the incident's rows made beforehand by kb_index_rows_new(inc). */
+/* Add one incident with its rows, made beforehand by kb_index_rows_new(inc). Sticky
+ * error: does nothing when *rc != 0, sets *rc on failure. */
 void kb_index_add_rows(kb_index_writer *w, const kb_incident *inc, const kb_index_rows *r, int *rc);
 /* Store a key/value in the meta table (sticky *rc). */
 void kb_index_set_meta(kb_index_writer *w, const char *key, const char *value, int *rc);

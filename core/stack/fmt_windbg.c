@@ -128,23 +128,25 @@ static const char *closing_paren(const char *p, const char *end) {
 
 static void set_offset(kb_frame *f, const char *p, const char *end, const char **after) {
   size_t ol = offset_len(p, end);
-  if (ol) f->offset = kb_xstrndup(p + 1, ol - 1);
+  if (ol && f) f->offset = kb_xstrndup(p + 1, ol - 1);
   *after = p + ol;
 }
 
 /* `module!function[(args)][+0xoff]`; with columns before it also `module+0xoff`,
- * `!function` (Dr. Watson, no module) and a bare `0x...` address. Fills *f and returns
- * the end of the call site, or NULL. A name followed by ':' is a disassembly label. */
+ * `!function` (Dr. Watson, no module) and a bare `0x...` address. Fills *f (unless f is
+ * NULL: a probe) and returns the end of the call site, or NULL. A name followed by ':'
+ * is a disassembly label. */
 static const char *call_site(const char *s, const char *end, int columns, kb_frame *f) {
   const char *m = s, *after;
   while (m < end && is_module_char(*m)) m++;
   bool named = m > s && (isalpha((unsigned char)*s) || *s == '_');
   if (m == s && columns >= 2 && *s == '!') named = true; /* Dr. Watson: no module */
   if (!named) {
+    if (columns < 2) return NULL;
     tok t = {s, 0};
     while (t.n < (size_t)(end - s) && s[t.n] != ' ') t.n++;
-    if (columns < 2 || !has_0x(&t) || !kb_fmt_is_hex(t.s, t.n)) return NULL;
-    f->address = kb_xstrndup(t.s, t.n);
+    if (!has_0x(&t) || !kb_fmt_is_hex(t.s, t.n)) return NULL;
+    if (f) f->address = kb_xstrndup(t.s, t.n);
     return s + t.n;
   }
   if (m < end && *m == '!') {
@@ -153,18 +155,18 @@ static const char *call_site(const char *s, const char *end, int columns, kb_fra
     const char *fe = function_end(fn, end);
     const char *close = fe < end && *fe == '(' ? closing_paren(fe, end) : NULL;
     const char *name_end = close ? close + 1 : fe;
-    if (m > s) f->module = kb_xstrndup(s, (size_t)(m - s));
-    if (!(name_end - fn == 11 && memcmp(fn, "<nosymbols>", 11) == 0))
+    if (m > s && f) f->module = kb_xstrndup(s, (size_t)(m - s));
+    if (!(name_end - fn == 11 && memcmp(fn, "<nosymbols>", 11) == 0) && f)
       f->function = kb_xstrndup(fn, (size_t)(name_end - fn));
     set_offset(f, name_end, end, &after);
     if (!close && fe < end && *fe == '(') after = end; /* kP: the arguments follow on the next lines */
   } else {
     if (columns < 1 || !offset_len(m, end)) return NULL;
-    f->module = kb_xstrndup(s, (size_t)(m - s));
+    if (f) f->module = kb_xstrndup(s, (size_t)(m - s));
     set_offset(f, m, end, &after);
   }
   if (after < end && *after == ':') {
-    kb_frame_release(f);
+    if (f) kb_frame_release(f);
     return NULL;
   }
   return after;
@@ -370,13 +372,21 @@ static kb_line_kind summary_reason(const char *s, size_t n, kb_reason *r) {
   return KB_LINE_NONE;
 }
 
+/* Whether s has "x: " (a colon after a word, then a space), as each stop mark ends: frame
+ * lines have colons only between spaces (" : "), so they skip the mark search. */
+static bool word_colon(const char *s, size_t n) {
+  for (const char *p = s, *end = s + n; (p = memchr(p, ':', (size_t)(end - p))); p++)
+    if (p > s && p[-1] != ' ' && p + 1 < end && p[1] == ' ') return true;
+  return false;
+}
+
 /* "0x0000007c (0x0000000000000014, 0x..., 0x..., 0x...)" after "STOP: ", "The bugcheck
  * was: " or "Bugcheck code: "; "*** Fatal System Error: 0x000000d1" alone; its parameter line "(0x..,0x..)". */
 static kb_line_kind stop_reason(const char *s, size_t n, kb_reason *r) {
   static const char *const marks[] = {"STOP: ", "The bugcheck was: ", "Fatal System Error: ",
                                       "Bugcheck code: " /* WhoCrashed */, NULL};
   const char *end = s + n;
-  bool colon = memchr(s, ':', n) != NULL; /* every mark has one; most frame lines do not */
+  bool colon = word_colon(s, n);
   for (const char *const *m = marks; colon && *m; m++) {
     size_t ml = strlen(*m);
     const char *at = memmem(s, n, *m, ml);
@@ -604,12 +614,7 @@ static bool frame_starts(const tok *t, const tok *u, const tok *v, bool bare_lis
   if (tok_is(t, "STACK_TEXT:")) return true;
   if (is_address(t) && u->n && is_address(u)) return true;
   if (is_frame_number(t) && u->n && v->n && is_address(u) && is_address(v)) return true;
-  if (bare_list && memchr(t->s, '!', t->n)) {
-    kb_frame probe = {0};
-    bool ok = call_site(t->s, t->s + t->n, 0, &probe) != NULL;
-    kb_frame_release(&probe);
-    return ok;
-  }
+  if (bare_list && memchr(t->s, '!', t->n)) return call_site(t->s, t->s + t->n, 0, NULL) != NULL;
   return false;
 }
 
@@ -627,13 +632,12 @@ static size_t windbg_split(const char *s, size_t n) {
   next_tok(&w, end, &v);
   for (;;) {
     if (passed && frame_starts(&t, &u, &v, bare_list)) return (size_t)(t.s - s);
-    const char *hdr = t.n > 11 ? memmem(t.s, t.n, "STACK_TEXT:", 11) : NULL;
+    const char *hdr = t.n > 11 && memchr(t.s, ':', t.n) ? memmem(t.s, t.n, "STACK_TEXT:", 11) : NULL;
     if (hdr && hdr > s) return (size_t)(hdr - s); /* "...looks like this:STACK_TEXT: 9444f6b4 ..." */
     if (tok_is(&t, "STACK_TEXT:")) {
       passed = true;
     } else if (!passed) {
-      kb_frame probe = {0};
-      if (call_site(t.s, t.s + t.n, columns, &probe)) {
+      if (call_site(t.s, t.s + t.n, columns, NULL)) {
         passed = true;
         bare_list = first && memchr(t.s, '!', t.n) != NULL;
       } else if (kb_fmt_is_hex(t.s, t.n)) {
@@ -641,7 +645,6 @@ static size_t windbg_split(const char *s, size_t n) {
       } else if (!tok_is(&t, ":")) {
         columns = 0; /* prose: a frame may still follow on this line */
       }
-      kb_frame_release(&probe);
     }
     first = false;
     if (!u.n) return 0;

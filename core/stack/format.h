@@ -47,6 +47,8 @@
 #ifndef KB_STACK_FORMAT_H
 #define KB_STACK_FORMAT_H
 
+#include <string.h>
+
 #include "stack/stack.h"
 
 typedef enum {
@@ -84,7 +86,12 @@ void kb_reason_set(char **field, const char *s, size_t n); /* replaces, trims */
 void kb_reason_release(kb_reason *r);
 void kb_frame_release(kb_frame *f);
 bool kb_fmt_is_hex(const char *s, size_t n); /* hex digits, optional 0x, WinDbg backticks */
-bool kb_fmt_starts(const char *s, size_t n, const char *prefix);
+/* Inline: with a literal prefix the compiler folds the strlen and the compare (lines are
+ * tried against dozens of fixed prefixes). */
+static inline bool kb_fmt_starts(const char *s, size_t n, const char *prefix) {
+  size_t pl = strlen(prefix);
+  return n >= pl && memcmp(s, prefix, pl) == 0;
+}
 /* The value of a hex number as kb_fmt_is_hex accepts it (at most 16 significant digits);
  * false when it is not one. */
 bool kb_fmt_hex_value(const char *s, size_t n, unsigned long long *v);

@@ -68,6 +68,11 @@ void kb_reason_release(kb_reason *r) {
 }
 
 void kb_frame_release(kb_frame *f) {
+  /* most calls release a probe that matched nothing */
+  if (!f->module && !f->function && !f->offset && !f->file && !f->address && !f->raw && !f->norm) {
+    memset(f, 0, sizeof *f);
+    return;
+  }
   free(f->module);
   free(f->function);
   free(f->offset);
@@ -78,20 +83,17 @@ void kb_frame_release(kb_frame *f) {
   memset(f, 0, sizeof *f);
 }
 
+static bool is_hex_digit(unsigned char c) { return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
+
 bool kb_fmt_is_hex(const char *s, size_t n) {
   size_t digits = 0;
   if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s += 2, n -= 2;
   for (size_t i = 0; i < n; i++) {
     if (s[i] == '`') continue;
-    if (!isxdigit((unsigned char)s[i])) return false;
+    if (!is_hex_digit((unsigned char)s[i])) return false;
     digits++;
   }
   return digits > 0;
-}
-
-bool kb_fmt_starts(const char *s, size_t n, const char *prefix) {
-  size_t pl = strlen(prefix);
-  return n >= pl && memcmp(s, prefix, pl) == 0;
 }
 
 bool kb_fmt_hex_value(const char *s, size_t n, unsigned long long *v) {
@@ -162,6 +164,9 @@ static size_t html_tag_len(const char *s, size_t n, bool *brk) {
 /* Markdown escapes that pasted stacks get (`\``, `\_`, `\*`, `\[`). */
 static bool is_md_escape(char c) { return c == '`' || c == '_' || c == '*' || c == '[' || c == ']'; }
 
+/* A byte line_clean may drop or rewrite: CR, NUL, '<', '\\', the lead bytes of NBSP and U+00D7. */
+static bool clean_special(unsigned char c) { return c == '\r' || c == '\0' || c == '<' || c == '\\' || c == 0xC2 || c == 0xC3; }
+
 /* Entities decoded, known tags removed (line-ending ones become '\n'), escapes undone,
  * CR and NUL dropped, NBSP made a space, WordPress's "0×1f" made "0x1f". */
 static void line_clean(const char *s, size_t n, kb_buf *tmp, kb_buf *out) {
@@ -172,7 +177,10 @@ static void line_clean(const char *s, size_t n, kb_buf *tmp, kb_buf *out) {
     kb_html_entities_decode(s, n, tmp);
     s = tmp->ptr, n = tmp->len;
   }
-  for (size_t i = 0; i < n; i++) {
+  size_t plain = 0; /* the bytes before the first one the loop below may change, copied at once */
+  while (plain < n && !clean_special((unsigned char)s[plain])) plain++;
+  kb_buf_add(out, s, plain);
+  for (size_t i = plain; i < n; i++) {
     char c = s[i];
     unsigned char u = (unsigned char)c;
     if (c == '\r' || c == '\0') continue;

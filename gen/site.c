@@ -95,25 +95,47 @@ static char *site_file(const kb_site *s, const char *url) {
   return kb_xasprintf("%s%s", s->dir, url);
 }
 
+/* A page's context takes its strings without copying where it can, under literal keys
+ * (cJSON_AddStringToObject copies both): strings that outlive the render (the page
+ * record, the incidents, the site) by reference, strings made for the page by taking
+ * them over. A 10,000-incident build shows 700,000 frames of ten fields and 400,000
+ * identifiers and links: the copies were two of the three allocations of every field. */
+static void add_ref(cJSON *o, const char *key, const char *value) {
+  cJSON_AddItemToObjectCS(o, key, cJSON_CreateStringReference(value ? value : ""));
+}
+
+/* `value` (from malloc) now belongs to the context: without cJSON_IsReference,
+ * cJSON_Delete frees an item's valuestring. */
+static void add_owned(cJSON *o, const char *key, char *value) {
+  cJSON *item = cJSON_CreateStringReference(value ? value : kb_xstrdup(""));
+  item->type &= ~cJSON_IsReference;
+  cJSON_AddItemToObjectCS(o, key, item);
+}
+
+static void add_copy(cJSON *o, const char *key, const char *value) { cJSON_AddItemToObjectCS(o, key, cJSON_CreateString(value)); }
+
+static void add_num(cJSON *o, const char *key, double value) { cJSON_AddItemToObjectCS(o, key, cJSON_CreateNumber(value)); }
+
+static void add_bool(cJSON *o, const char *key, bool value) { cJSON_AddItemToObjectCS(o, key, cJSON_CreateBool(value)); }
+
 static cJSON *site_object(const kb_site *s) {
   cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "title", "Incident knowledge base");
-  cJSON_AddStringToObject(o, "base", s->base);
-  cJSON_AddStringToObject(o, "base_url", s->abs_base ? s->abs_base : s->base);
-  cJSON_AddStringToObject(o, "generator", "kb " KB_GEN_VERSION);
-  cJSON_AddStringToObject(o, "built_at", s->built_at);
-  cJSON_AddNumberToObject(o, "incident_count", (double)s->n);
+  add_ref(o, "title", "Incident knowledge base");
+  add_ref(o, "base", s->base);
+  add_ref(o, "base_url", s->abs_base ? s->abs_base : s->base);
+  add_ref(o, "generator", "kb " KB_GEN_VERSION);
+  add_ref(o, "built_at", s->built_at);
+  add_num(o, "incident_count", (double)s->n);
   return o;
 }
 
 static cJSON *page_context(const kb_site *s, const char *title, const char *url) {
   cJSON *ctx = cJSON_CreateObject();
-  cJSON_AddItemToObject(ctx, "site", site_object(s));
-  cJSON *page = cJSON_AddObjectToObject(ctx, "page");
-  cJSON_AddStringToObject(page, "title", title);
-  char *href = site_href(s, url);
-  cJSON_AddStringToObject(page, "href", href);
-  free(href);
+  cJSON_AddItemToObjectCS(ctx, "site", site_object(s));
+  cJSON *page = cJSON_CreateObject();
+  cJSON_AddItemToObjectCS(ctx, "page", page);
+  add_copy(page, "title", title);
+  add_owned(page, "href", site_href(s, url));
   return ctx;
 }
 
@@ -158,46 +180,42 @@ static void add_term_links(const kb_site *s, cJSON *obj, const char *key, const 
   for (size_t i = 0; i < l->n; i++) {
     char *slug = kb_slugify(l->v[i], strlen(l->v[i]));
     char *url = kb_xasprintf("/%s/%s/", kind, slug);
-    char *href = site_href(s, url);
     cJSON *t = cJSON_CreateObject();
-    cJSON_AddStringToObject(t, "name", l->v[i]);
-    cJSON_AddStringToObject(t, "href", href);
+    add_ref(t, "name", l->v[i]);
+    add_owned(t, "href", site_href(s, url));
     cJSON_AddItemToArray(arr, t);
     free(slug);
     free(url);
-    free(href);
   }
 }
 
 static void add_dates(cJSON *o, const kb_incident *inc) {
   char buf[40];
-  cJSON_AddBoolToObject(o, "has_date", inc->has_date);
+  add_bool(o, "has_date", inc->has_date);
   if (!inc->has_date) return;
   kb_date_format_rfc3339(inc->date, inc->tz_min, buf, sizeof buf);
-  cJSON_AddStringToObject(o, "date_iso", buf);
+  add_copy(o, "date_iso", buf);
   kb_date_format_human(inc->date, inc->tz_min, buf, sizeof buf);
-  cJSON_AddStringToObject(o, "date_human", buf);
+  add_copy(o, "date_human", buf);
   kb_date_format_ymd(inc->date, inc->tz_min, buf, sizeof buf);
-  cJSON_AddStringToObject(o, "date_ymd", buf);
+  add_copy(o, "date_ymd", buf);
 }
 
 /* What lists show of an incident. */
 static cJSON *incident_card(const kb_site *s, const kb_site_item *item) {
   const kb_incident *inc = item->inc;
   cJSON *o = cJSON_CreateObject();
-  char *href = site_href(s, inc->url);
-  cJSON_AddStringToObject(o, "id", inc->id);
-  cJSON_AddStringToObject(o, "title", inc->title);
-  cJSON_AddStringToObject(o, "href", href);
-  cJSON_AddStringToObject(o, "summary", inc->summary ? inc->summary : "");
-  cJSON_AddBoolToObject(o, "draft", inc->draft);
-  cJSON_AddNumberToObject(o, "stack_count", (double)item->stacks);
+  add_ref(o, "id", inc->id);
+  add_ref(o, "title", inc->title);
+  add_owned(o, "href", site_href(s, inc->url));
+  add_ref(o, "summary", inc->summary);
+  add_bool(o, "draft", inc->draft);
+  add_num(o, "stack_count", (double)item->stacks);
   add_dates(o, inc);
-  cJSON_AddBoolToObject(o, "has_tags", inc->tags.n > 0);
+  add_bool(o, "has_tags", inc->tags.n > 0);
   add_term_links(s, o, "tags", "tags", &inc->tags);
-  cJSON_AddBoolToObject(o, "has_categories", inc->categories.n > 0);
+  add_bool(o, "has_categories", inc->categories.n > 0);
   add_term_links(s, o, "categories", "categories", &inc->categories);
-  free(href);
   return o;
 }
 
@@ -322,28 +340,14 @@ static cJSON *rec_identifiers(const kb_site *s, rec_cursor *c) {
       break;
     }
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "kind", kind);
-    cJSON_AddStringToObject(o, "label", ident_label(kind));
-    cJSON_AddStringToObject(o, "value", value);
-    char *href = search_href(s, value);
-    cJSON_AddStringToObject(o, "href", href);
-    free(href);
+    add_ref(o, "kind", kind);
+    add_ref(o, "label", ident_label(kind));
+    add_ref(o, "value", value);
+    add_owned(o, "href", search_href(s, value));
     cJSON_AddItemToArray(arr, o);
   }
   return arr;
 }
-
-/* The page record's strings go into the page's context by reference, under literal keys:
- * the record outlives the render (kb_site_write_incident) and cJSON_Delete frees neither.
- * A 10,000-incident build shows 700,000 frames of ten fields: copying each key and value
- * was two of the three allocations of every field. */
-static void add_ref(cJSON *o, const char *key, const char *value) {
-  cJSON_AddItemToObjectCS(o, key, cJSON_CreateStringReference(value ? value : ""));
-}
-
-static void add_num(cJSON *o, const char *key, double value) { cJSON_AddItemToObjectCS(o, key, cJSON_CreateNumber(value)); }
-
-static void add_bool(cJSON *o, const char *key, bool value) { cJSON_AddItemToObjectCS(o, key, cJSON_CreateBool(value)); }
 
 /* One frame of the stack table; sets *source and *module when it shows them. */
 static cJSON *rec_frame(rec_cursor *c, size_t pos, bool *source, bool *module) {
@@ -360,9 +364,7 @@ static cJSON *rec_frame(rec_cursor *c, size_t pos, bool *source, bool *module) {
   add_ref(o, "raw", raw);
   add_ref(o, "norm", norm);
   if (file && line > 0) {
-    char *loc = kb_xasprintf("%s:%d", file, line);
-    cJSON_AddItemToObjectCS(o, "loc", cJSON_CreateString(loc));
-    free(loc);
+    add_owned(o, "loc", kb_xasprintf("%s:%d", file, line));
   } else if (file) {
     add_ref(o, "loc", file);
   }
@@ -379,24 +381,25 @@ static cJSON *rec_stack(rec_cursor *c, size_t number) {
   unsigned bugcheck = (unsigned)rec_get_uint(c);
   uint64_t nframes = rec_get_uint(c);
   cJSON *o = cJSON_CreateObject();
-  cJSON_AddNumberToObject(o, "number", (double)number);
-  cJSON_AddStringToObject(o, "format", format ? format : "");
-  cJSON_AddNumberToObject(o, "frame_count", (double)nframes);
-  if (signature) cJSON_AddStringToObject(o, "signature", signature);
-  if (reason_kind) cJSON_AddStringToObject(o, "reason_kind", reason_kind);
-  if (reason_name && !bugcheck) cJSON_AddStringToObject(o, "reason_name", reason_name);
+  add_num(o, "number", (double)number);
+  add_ref(o, "format", format);
+  add_num(o, "frame_count", (double)nframes);
+  if (signature) add_ref(o, "signature", signature);
+  if (reason_kind) add_ref(o, "reason_kind", reason_kind);
+  if (reason_name && !bugcheck) add_ref(o, "reason_name", reason_name);
   if (bugcheck) {
     char hex[16];
     snprintf(hex, sizeof hex, "0x%X", bugcheck);
-    cJSON_AddStringToObject(o, "bugcheck", hex);
+    add_copy(o, "bugcheck", hex);
     const char *name = kb_bugcheck_name(bugcheck);
-    if (name) cJSON_AddStringToObject(o, "bugcheck_name", name);
+    if (name) add_ref(o, "bugcheck_name", name);
   }
-  cJSON *frames = cJSON_AddArrayToObject(o, "frames");
+  cJSON *frames = cJSON_CreateArray();
+  cJSON_AddItemToObjectCS(o, "frames", frames);
   bool sources = false, modules = false;
   for (uint64_t j = 0; j < nframes && !c->bad; j++) cJSON_AddItemToArray(frames, rec_frame(c, j, &sources, &modules));
-  cJSON_AddBoolToObject(o, "has_sources", sources);
-  cJSON_AddBoolToObject(o, "has_modules", modules);
+  add_bool(o, "has_sources", sources);
+  add_bool(o, "has_modules", modules);
   return o;
 }
 
@@ -599,8 +602,7 @@ static cJSON *related_json(const kb_site *s, const kb_incident *inc, const kb_si
       for (size_t t = 0; t < inc->tags.n; t++)
         if (kb_strlist_has(&other->tags, inc->tags.v[t])) kb_buf_addf(&why, "%s%s", shown++ ? ", " : "", inc->tags.v[t]);
     }
-    cJSON_AddStringToObject(o, "why", why.len ? why.ptr : "");
-    kb_buf_release(&why);
+    add_owned(o, "why", kb_buf_detach(&why, NULL));
     cJSON_AddItemToArray(arr, o);
   }
   return arr;
@@ -616,21 +618,21 @@ static cJSON *incident_object(const kb_site *s, size_t i, rec_cursor *c) {
   const kb_incident *inc = s->items[i].inc;
   cJSON *o = incident_card(s, &s->items[i]);
   const char *body = rec_get_str(c), *params_json = rec_get_str(c);
-  cJSON_AddStringToObject(o, "body", body ? body : "");
-  cJSON_AddStringToObject(o, "slug", inc->slug);
+  add_ref(o, "body", body);
+  add_ref(o, "slug", inc->slug);
   cJSON *related = related_json(s, inc, s->rel ? &s->rel[i] : NULL);
-  cJSON_AddBoolToObject(o, "has_related", cJSON_GetArraySize(related) > 0);
-  cJSON_AddItemToObject(o, "related", related);
+  add_bool(o, "has_related", cJSON_GetArraySize(related) > 0);
+  cJSON_AddItemToObjectCS(o, "related", related);
   cJSON *ids = rec_identifiers(s, c);
-  cJSON_AddBoolToObject(o, "has_identifiers", cJSON_GetArraySize(ids) > 0);
-  cJSON_AddItemToObject(o, "identifiers", ids);
+  add_bool(o, "has_identifiers", cJSON_GetArraySize(ids) > 0);
+  cJSON_AddItemToObjectCS(o, "identifiers", ids);
   cJSON *stacks = rec_stacks(c);
-  cJSON_AddBoolToObject(o, "has_stacks", cJSON_GetArraySize(stacks) > 0);
-  cJSON_AddItemToObject(o, "stacks", stacks);
+  add_bool(o, "has_stacks", cJSON_GetArraySize(stacks) > 0);
+  cJSON_AddItemToObjectCS(o, "stacks", stacks);
   cJSON *params = params_json ? cJSON_Parse(params_json) : NULL;
-  cJSON_AddItemToObject(o, "params", params ? params : cJSON_CreateObject());
+  cJSON_AddItemToObjectCS(o, "params", params ? params : cJSON_CreateObject());
   const cJSON *src = cJSON_GetObjectItemCaseSensitive(params, "source");
-  if (cJSON_IsString(src) && is_web_url(src->valuestring)) cJSON_AddStringToObject(o, "source", src->valuestring);
+  if (cJSON_IsString(src) && is_web_url(src->valuestring)) add_ref(o, "source", src->valuestring);
   return o;
 }
 
@@ -640,7 +642,7 @@ int kb_site_write_incident(kb_site *s, size_t i, const char *rec, size_t len) {
   const kb_incident *inc = s->items[i].inc;
   rec_cursor c = {rec, rec + len, false};
   cJSON *ctx = page_context(s, inc->title, inc->url);
-  cJSON_AddItemToObject(ctx, "incident", incident_object(s, i, &c));
+  cJSON_AddItemToObjectCS(ctx, "incident", incident_object(s, i, &c));
   int rc;
   if (c.bad) {
     site_error(s, inc->path, "internal error: damaged page record");

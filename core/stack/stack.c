@@ -165,7 +165,8 @@ static size_t html_tag_len(const char *s, size_t n, bool *brk) {
 static bool is_md_escape(char c) { return c == '`' || c == '_' || c == '*' || c == '[' || c == ']'; }
 
 /* A byte line_clean may drop or rewrite: CR, NUL, '<', '\\', the lead bytes of NBSP and U+00D7. */
-static bool clean_special(unsigned char c) { return c == '\r' || c == '\0' || c == '<' || c == '\\' || c == 0xC2 || c == 0xC3; }
+static const bool clean_special[256] = {['\r'] = true, ['\0'] = true, ['<'] = true, ['\\'] = true,
+                                       [0xC2] = true, [0xC3] = true};
 
 /* Entities decoded, known tags removed (line-ending ones become '\n'), escapes undone,
  * CR and NUL dropped, NBSP made a space, WordPress's "0×1f" made "0x1f". */
@@ -178,7 +179,7 @@ static void line_clean(const char *s, size_t n, kb_buf *tmp, kb_buf *out) {
     s = tmp->ptr, n = tmp->len;
   }
   size_t plain = 0; /* the bytes before the first one the loop below may change, copied at once */
-  while (plain < n && !clean_special((unsigned char)s[plain])) plain++;
+  while (plain < n && !clean_special[(unsigned char)s[plain]]) plain++;
   kb_buf_add(out, s, plain);
   for (size_t i = plain; i < n; i++) {
     char c = s[i];
@@ -371,8 +372,7 @@ static void line_finish(kb_buf *b) {
   if (k) buf_drop_front(b, lead + k), lead = 0;
   k = line_number_len(b->ptr + lead, b->len - lead);
   if (k) buf_drop_front(b, lead + k), lead = 0;
-  for (size_t i = 0; i < b->len; i++)
-    if (b->ptr[i] == '\t') b->ptr[i] = ' ';
+  for (char *t = b->ptr, *end = b->ptr + b->len; (t = memchr(t, '\t', (size_t)(end - t))); t++) *t = ' ';
   while (lead < b->len && b->ptr[lead] == ' ') lead++;
   size_t (*const prefixes[])(const char *, size_t) = {list_item_len, container_len, printk_level_len, syslog_len,
                                                       timestamp_len};

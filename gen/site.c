@@ -82,7 +82,13 @@ bool kb_site_path_reserved(const char *url) {
 }
 
 /* "/incidents/x/" -> "<base>incidents/x/" */
-static char *site_href(const kb_site *s, const char *url) { return kb_xasprintf("%s%s", s->base, url + 1); }
+static char *site_href(const kb_site *s, const char *url) {
+  size_t nb = strlen(s->base), nu = strlen(url + 1);
+  char *href = kb_xmalloc(nb + nu + 1);
+  memcpy(href, s->base, nb);
+  memcpy(href + nb, url + 1, nu + 1);
+  return href;
+}
 
 static char *site_abs(const kb_site *s, const char *url) {
   return kb_xasprintf("%s%s", s->abs_base ? s->abs_base : s->base, url + 1);
@@ -179,13 +185,17 @@ static void add_term_links(const kb_site *s, cJSON *obj, const char *key, const 
   cJSON *arr = cJSON_AddArrayToObject(obj, key);
   for (size_t i = 0; i < l->n; i++) {
     char *slug = kb_slugify(l->v[i], strlen(l->v[i]));
-    char *url = kb_xasprintf("/%s/%s/", kind, slug);
+    kb_buf href = KB_BUF_INIT; /* site_href of "/kind/slug/", without formatting twice */
+    kb_buf_adds(&href, s->base);
+    kb_buf_adds(&href, kind);
+    kb_buf_addc(&href, '/');
+    kb_buf_adds(&href, slug);
+    kb_buf_addc(&href, '/');
     cJSON *t = cJSON_CreateObject();
     add_ref(t, "name", l->v[i]);
-    add_owned(t, "href", site_href(s, url));
+    add_owned(t, "href", kb_buf_detach(&href, NULL));
     cJSON_AddItemToArray(arr, t);
     free(slug);
-    free(url);
   }
 }
 

@@ -74,14 +74,20 @@ static void add_cp(kb_buf *out, uint32_t cp) {
   kb_buf_add(out, tmp, utf8_encode(cp, tmp));
 }
 
+/* Past the ASCII bytes from u[i] on (eight at a time: most of our text is ASCII). */
+static size_t skip_ascii(const unsigned char *u, size_t i, size_t n) {
+  for (uint64_t w; i + 8 <= n; i += 8) {
+    memcpy(&w, u + i, 8);
+    if (w & 0x8080808080808080ull) break;
+  }
+  while (i < n && u[i] < 0x80) i++;
+  return i;
+}
+
 bool kb_utf8_valid(const char *s, size_t n, size_t *bad) {
   const unsigned char *u = (const unsigned char *)s;
   size_t i = 0;
-  while (i < n) {
-    if (u[i] < 0x80) { /* fast path: most of our text is ASCII */
-      i++;
-      continue;
-    }
+  while ((i = skip_ascii(u, i, n)) < n) {
     uint32_t cp;
     size_t len = utf8_decode(u + i, n - i, &cp);
     if (len == 0) {
@@ -153,12 +159,9 @@ static bool repair_needs_company(const unsigned char *fix) {
 size_t kb_mojibake_repair(const char *s, size_t n, kb_buf *out, kb_repair_cb cb, void *ctx) {
   const unsigned char *u = (const unsigned char *)s;
   size_t i = 0, copied = 0, repairs = 0, prev_end = (size_t)-1;
-  while (i < n) {
+  /* ASCII is never part of a repair: skipped without decoding */
+  while ((i = skip_ascii(u, i, n)) < n) {
     unsigned char fix[4], next[4];
-    if (u[i] < 0x80) { /* ASCII is never part of a repair: skip it without decoding */
-      i++;
-      continue;
-    }
     size_t fix_len = 0, next_len, used = mojibake_match(u, n, i, fix, &fix_len);
     if (used && repair_needs_company(fix) && i != prev_end &&
         !mojibake_match(u, n, i + used, next, &next_len))

@@ -19,9 +19,10 @@ static bool word_char(char c) { return isalnum((unsigned char)c) || c == '_' || 
 
 void kb_idents_add(kb_idents *out, const char *kind, const char *value, size_t len) {
   if (len == 0 || out->n >= KB_IDENTS_MAX) return;
+  int first = tolower((unsigned char)value[0]); /* compared first: most pairs differ there */
   for (size_t i = 0; i < out->n; i++)
-    if (strcmp(out->v[i].kind, kind) == 0 && strlen(out->v[i].value) == len &&
-        strncasecmp(out->v[i].value, value, len) == 0)
+    if (tolower((unsigned char)out->v[i].value[0]) == first && strcmp(out->v[i].kind, kind) == 0 &&
+        strlen(out->v[i].value) == len && strncasecmp(out->v[i].value, value, len) == 0)
       return;
   if (out->n == out->cap) {
     out->cap = out->cap ? out->cap * 2 : 16;
@@ -56,6 +57,7 @@ static bool is_cve(const char *w, size_t n) {
 
 static bool is_module_file(const char *w, size_t n) {
   static const char *const exts[] = {".sys", ".dll", ".exe", NULL};
+  if (n < 6 || w[n - 4] != '.') return false; /* each extension is a dot and three letters */
   for (const char *const *e = exts; *e; e++) {
     size_t el = strlen(*e);
     if (n > el + 1 && strncasecmp(w + n - el, *e, el) == 0 && isalpha((unsigned char)w[0])) {
@@ -95,6 +97,8 @@ static unsigned parse_code(const char *w, size_t n, bool need_prefix) {
 
 /* Words that announce a bugcheck code: "bugcheck 0xA", "Bug Check 0x133", "STOP 0x0000000A". */
 static int code_cue(const char *w, size_t n) {
+  int c = tolower((unsigned char)w[0]);
+  if (c != 'b' && c != 'c' && c != 's') return 0; /* the first letters of the cues */
   if (n == 13 && strncmp(w, "BUGCHECK_CODE", 13) == 0) return 2; /* may be bare hex */
   if ((n == 8 && strncasecmp(w, "bugcheck", 8) == 0) || (n == 9 && strncasecmp(w, "bugchecks", 9) == 0) ||
       (n == 10 && strncasecmp(w, "bugchecked", 10) == 0) || (n == 5 && strncasecmp(w, "check", 5) == 0) ||

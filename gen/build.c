@@ -341,6 +341,7 @@ typedef struct stream {
   char *index_path;
   int index_rc;
   char *index_err;
+  double writer_wait, loader_wait; /* seconds spent waiting on each other (KB_TIMINGS) */
 } stream;
 
 static int spill_open(spill *sp, const char *dir) {
@@ -439,7 +440,11 @@ static void full_one(void *ctx, size_t j, unsigned worker) {
   stream *x = ctx;
   size_t k = j % STREAM_WINDOW;
   pthread_mutex_lock(&x->lock); /* bounded look-ahead: memory stays a window's worth */
-  while (j >= x->consumed + STREAM_WINDOW) pthread_cond_wait(&x->cond, &x->lock);
+  if (j >= x->consumed + STREAM_WINDOW) {
+    double t0 = kb_now();
+    while (j >= x->consumed + STREAM_WINDOW) pthread_cond_wait(&x->cond, &x->lock);
+    x->loader_wait += kb_now() - t0;
+  }
   kb_incident *old = x->slot[k]; /* incident j - STREAM_WINDOW, written */
   kb_index_rows *old_rows = x->rows[k];
   x->slot[k] = NULL;
@@ -477,7 +482,11 @@ static void *writer_main(void *arg) {
   int rc = 0;
   for (size_t j = 0; j < x->site->n; j++) {
     pthread_mutex_lock(&x->lock);
-    while (!x->ready[j % STREAM_WINDOW]) pthread_cond_wait(&x->cond, &x->lock);
+    if (!x->ready[j % STREAM_WINDOW]) {
+      double t0 = kb_now();
+      while (!x->ready[j % STREAM_WINDOW]) pthread_cond_wait(&x->cond, &x->lock);
+      x->writer_wait += kb_now() - t0;
+    }
     kb_incident *inc = x->slot[j % STREAM_WINDOW];
     kb_index_rows *rows = x->rows[j % STREAM_WINDOW];
     pthread_mutex_unlock(&x->lock);
@@ -581,7 +590,8 @@ static int stream_run(stream *x) {
     double t2 = kb_now();
     par_for(site->n + 1, x->b->jobs, page_one, x);
     if (getenv("KB_TIMINGS"))
-      fprintf(stderr, "kb: load+digest %.2f s, related %.2f s, pages %.2f s\n", t1 - t0, t2 - t1, kb_now() - t2);
+      fprintf(stderr, "kb: load+digest %.2f s (writer waited %.2f s, loaders %.2f s), related %.2f s, pages %.2f s\n",
+              t1 - t0, x->writer_wait, x->loader_wait, t2 - t1, kb_now() - t2);
   }
   pthread_join(writer, NULL);
   for (size_t i = 0; i < site->n; i++) kb_diags_move(&x->b->diags, &x->errs[i]);

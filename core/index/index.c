@@ -175,10 +175,6 @@ static norm_stat *norm_find_hashed(norm_table *t, const char *norm, uint64_t h, 
   return &t->v[t->n - 1];
 }
 
-static norm_stat *norm_find(norm_table *t, const char *norm, bool add) {
-  return norm_find_hashed(t, norm, str_hash(norm), add);
-}
-
 static void norm_table_release(norm_table *t) {
   for (size_t i = 0; i < t->n; i++) free(t->v[i].post);
   for (size_t i = 0; i < t->nchunks; i++) free(t->chunks[i]);
@@ -303,25 +299,25 @@ static void writer_fail_errno(kb_index_writer *w, int *rc, const char *what) {
   snprintf(w->errmsg, sizeof w->errmsg, "index: %s: %s", what, strerror(errno));
 }
 
-/* Count a frame for frame_stats: what the GROUP BY over frames (flags & SKIP = 0) gave. */
-static void norm_count(norm_table *t, const kb_frame *f, uint64_t hash, sqlite3_int64 incident,
-                       sqlite3_int64 stack) {
+/* Count a frame for frame_stats: what the GROUP BY over frames (flags & SKIP = 0) gave.
+ * Returns the norm's position in the table (entries never move). */
+static size_t norm_count(norm_table *t, const kb_frame *f, uint64_t hash, sqlite3_int64 incident,
+                         sqlite3_int64 stack) {
   norm_stat *e = norm_find_hashed(t, f->norm, hash, true);
   if (e->last_incident != incident) e->incidents++, e->last_incident = incident;
   if (e->last_stack != stack) e->stacks++, e->last_stack = stack;
+  return (size_t)(e - t->v);
 }
 
-/* A frame in the spill: stack, incident, pos, flags as varints, then the norm as the
- * varint of its length + 1 and its bytes with the NUL (read back in place). Only the
- * frames matching compares: a norm and no KB_FRAME_SKIP. */
-static void spill_frame(kb_buf *b, sqlite3_int64 stack, sqlite3_int64 incident, size_t pos, const kb_frame *f) {
+/* A frame in the spill: stack, incident, pos, flags and the norm's position in the norm
+ * table, as varints. Only the frames matching compares: a norm and no KB_FRAME_SKIP. */
+static void spill_frame(kb_buf *b, sqlite3_int64 stack, sqlite3_int64 incident, size_t pos, unsigned flags,
+                        size_t norm) {
   kb_buf_add_varint(b, (uint64_t)stack);
   kb_buf_add_varint(b, (uint64_t)incident);
   kb_buf_add_varint(b, pos);
-  kb_buf_add_varint(b, f->flags);
-  size_t n = strlen(f->norm);
-  kb_buf_add_varint(b, (uint64_t)n + 1);
-  kb_buf_add(b, f->norm, n + 1);
+  kb_buf_add_varint(b, flags);
+  kb_buf_add_varint(b, norm);
 }
 
 #define SPILL_FLUSH ((size_t)1 << 20)
@@ -349,8 +345,8 @@ static void add_frames(kb_index_writer *w, sqlite3_int64 incident, sqlite3_int64
   for (size_t i = 0; i < st->nframes && !*rc; i++) {
     const kb_frame *f = &st->frames[i];
     if (!f->norm || (f->flags & KB_FRAME_SKIP)) continue;
-    norm_count(&w->norms, f, hashes[i], incident, stack_row);
-    spill_frame(&w->spill, stack_row, incident, i, f);
+    size_t norm = norm_count(&w->norms, f, hashes[i], incident, stack_row);
+    spill_frame(&w->spill, stack_row, incident, i, f->flags, norm);
   }
   if (w->spill.len >= SPILL_FLUSH) spill_flush(w, rc);
 }
@@ -366,20 +362,6 @@ static uint64_t cur_uint(spill_cursor *c) {
   uint64_t v = 0;
   if (!kb_varint_get(&c->p, c->end, &v)) c->bad = true;
   return v;
-}
-
-static const char *cur_str(spill_cursor *c, int *len) {
-  uint64_t n = cur_uint(c);
-  *len = 0;
-  if (c->bad || n == 0) return NULL;
-  if (n > (uint64_t)(c->end - c->p)) {
-    c->bad = true;
-    return NULL;
-  }
-  const char *s = (const char *)c->p;
-  c->p += n;
-  *len = (int)(n - 1);
-  return s;
 }
 
 /* stack_frames: the packed row of the stack being read back from the spill. */
@@ -429,12 +411,11 @@ static void read_frame(kb_index_writer *w, spill_cursor *c, int *rc) {
   sqlite3_int64 stack = (sqlite3_int64)cur_uint(c), incident = (sqlite3_int64)cur_uint(c);
   uint64_t pos = cur_uint(c);
   unsigned flags = (unsigned)cur_uint(c);
-  int norm_len = 0;
-  const char *norm = cur_str(c, &norm_len);
-  norm_stat *e = norm && !c->bad ? norm_find(&w->norms, norm, false) : NULL;
-  if (!e) return;
+  uint64_t norm = cur_uint(c);
+  if (c->bad || norm >= w->norms.n) return;
+  norm_stat *e = &w->norms.v[norm];
   posting_add(e, stack, &e->last_stack);
-  pack_frame(w, stack, incident, pos, flags, e->incidents, norm, norm_len, rc);
+  pack_frame(w, stack, incident, pos, flags, e->incidents, e->norm, (int)strlen(e->norm), rc);
 }
 
 static void insert_stack_frames(kb_index_writer *w, int *rc) {
@@ -473,31 +454,33 @@ static void insert_stack_frames(kb_index_writer *w, int *rc) {
 }
 
 static int stat_cmp(const void *a, const void *b) {
-  return strcmp(((const norm_stat *)a)->norm, ((const norm_stat *)b)->norm);
+  return strcmp((*(const norm_stat *const *)a)->norm, (*(const norm_stat *const *)b)->norm);
 }
 
-/* The norms in key order, so frame_stats' b-tree is written left to right; the lookup
- * slots are rebuilt after the sort for insert_stack_frames, and last_stack restarted for the
- * postings. */
-static void sort_norms(norm_table *t) {
-  if (t->n) qsort(t->v, t->n, sizeof *t->v, stat_cmp);
-  t->nslots /= 2;
-  norm_rehash(t);
-  for (size_t i = 0; i < t->n; i++) t->v[i].last_stack = 0;
+/* frame_stats' rows in key order, so its b-tree is written left to right: the entries
+ * stay where they are (the spill refers to them by position). */
+static norm_stat **sorted_norms(norm_table *t) {
+  norm_stat **order = kb_xmalloc((t->n ? t->n : 1) * sizeof *order);
+  for (size_t i = 0; i < t->n; i++) order[i] = &t->v[i];
+  if (t->n) qsort(order, t->n, sizeof *order, stat_cmp);
+  return order;
 }
 
 static void insert_frame_stats(kb_index_writer *w, int *rc) {
   norm_table *t = &w->norms;
+  norm_stat **order = sorted_norms(t);
   sqlite3_stmt *q = writer_prepare(w, "INSERT INTO frame_stats(norm, incidents, stacks, postings) VALUES(?,?,?,?)", rc);
   for (size_t i = 0; q && !*rc && i < t->n; i++) {
-    sqlite3_bind_text(q, 1, t->v[i].norm, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, t->v[i].incidents);
-    sqlite3_bind_int64(q, 3, t->v[i].stacks);
-    sqlite3_bind_blob(q, 4, t->v[i].post ? (const void *)t->v[i].post : "", (int)t->v[i].post_len, SQLITE_STATIC);
+    norm_stat *e = order[i];
+    sqlite3_bind_text(q, 1, e->norm, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, e->incidents);
+    sqlite3_bind_int64(q, 3, e->stacks);
+    sqlite3_bind_blob(q, 4, e->post ? (const void *)e->post : "", (int)e->post_len, SQLITE_STATIC);
     writer_step(w, q, rc);
-    free(t->v[i].post);
-    t->v[i].post = NULL;
+    free(e->post);
+    e->post = NULL;
   }
+  free(order);
   sqlite3_finalize(q);
 }
 
@@ -917,7 +900,7 @@ int kb_index_finish(kb_index_writer *w, char **err) {
   int rc = 0;
   bool timings = getenv("KB_TIMINGS") != NULL;
   double tf = kb_now();
-  sort_norms(&w->norms);
+  for (size_t i = 0; i < w->norms.n; i++) w->norms.v[i].last_stack = 0; /* postings restart */
   insert_stack_frames(w, &rc);
   insert_frame_stats(w, &rc);
   insert_names(w, &rc);

@@ -79,6 +79,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -202,7 +203,7 @@ struct kb_index_rows {
 struct kb_index_writer {
   sqlite3 *db;
   char *path;
-  sqlite3_stmt *ins_incident, *ins_term, *ins_ident, *ins_stack, *ins_fts, *ins_names, *ins_meta;
+  sqlite3_stmt *ins_incident, *ins_term, *ins_ident, *ins_stack, *ins_fts, *ins_meta;
   char errmsg[512];
   norm_table norms; /* frame statistics, counted as frames are added */
   norm_table names; /* the names table: rowid = position + 1, postings of incidents */
@@ -214,6 +215,15 @@ struct kb_index_writer {
   size_t pack_frames;
   kb_buf pack;
 };
+
+/* names and fts_names: in the index (empty until the finish copies them in) and in the
+ * file the names thread writes them to (see "names" below). */
+#define NAMES_SCHEMA_SQL                                                                           \
+  "CREATE TABLE names(rowid INTEGER PRIMARY KEY, name TEXT NOT NULL, incidents INTEGER NOT NULL,"  \
+  " postings BLOB NOT NULL);"                                                                      \
+  "CREATE VIRTUAL TABLE fts_names USING fts5(name, tokenize='trigram', content='', columnsize=0);" \
+  "INSERT INTO fts_names(fts_names, rank) VALUES('automerge', 0);"                                 \
+  "INSERT INTO fts_names(fts_names, rank) VALUES('crisismerge', 64);"
 
 static const char schema_sql[] =
     "PRAGMA page_size=4096;"
@@ -242,11 +252,7 @@ static const char schema_sql[] =
     "INSERT INTO fts(fts, rank) VALUES('crisismerge', 64);"
     "CREATE VIRTUAL TABLE fts_v USING fts5vocab(fts, 'row');"
     "CREATE TABLE word_docs(word TEXT PRIMARY KEY, incidents INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE TABLE names(rowid INTEGER PRIMARY KEY, name TEXT NOT NULL, incidents INTEGER NOT NULL,"
-    " postings BLOB NOT NULL);"
-    "CREATE VIRTUAL TABLE fts_names USING fts5(name, tokenize='trigram', content='', columnsize=0);"
-    "INSERT INTO fts_names(fts_names, rank) VALUES('automerge', 0);"
-    "INSERT INTO fts_names(fts_names, rank) VALUES('crisismerge', 64);"
+    NAMES_SCHEMA_SQL
     "CREATE TABLE frame_stats(norm TEXT PRIMARY KEY, incidents INTEGER NOT NULL,"
     " stacks INTEGER NOT NULL, postings BLOB NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE stack_frames(stack INTEGER PRIMARY KEY, incident INTEGER NOT NULL, frames BLOB NOT NULL);";
@@ -263,8 +269,7 @@ static const char finish_sql[] =
     "CREATE INDEX identifiers_incident ON identifiers(incident);"
     "CREATE INDEX incidents_date ON incidents(date_unix DESC);"
     "INSERT INTO fts(fts) VALUES('optimize');"
-    "INSERT INTO word_docs SELECT term, doc FROM fts_v WHERE doc >= " KB_INDEX_STR(KB_INDEX_COMMON_WORD) ";"
-    "INSERT INTO fts_names(fts_names) VALUES('optimize');";
+    "INSERT INTO word_docs SELECT term, doc FROM fts_v WHERE doc >= " KB_INDEX_STR(KB_INDEX_COMMON_WORD) ";";
 
 static void writer_fail(kb_index_writer *w, int *rc, const char *what) {
   if (*rc) return;
@@ -534,7 +539,6 @@ kb_index_writer *kb_index_create(const char *path, char **err) {
   w->ins_fts = writer_prepare(w,
       "INSERT INTO fts(rowid, title, tags, summary, body, stacks, identifiers, ref_id, ref_url, ref_tags)"
       " VALUES(?,?,?,?,?,?,?,?,?,?)", &rc);
-  w->ins_names = writer_prepare(w, "INSERT INTO fts_names(rowid, name) VALUES(?,?)", &rc);
   w->ins_meta = writer_prepare(w, "INSERT OR REPLACE INTO meta(key, value) VALUES(?,?)", &rc);
   w->ins_pack = writer_prepare(w, "INSERT INTO stack_frames(stack, incident, frames) VALUES(?,?,?)", &rc);
   if (rc) {
@@ -676,17 +680,11 @@ static void add_idents(kb_index_writer *w, sqlite3_int64 row, const kb_idents *i
   }
 }
 
-/* One name of an incident (its str_hash h): a new name gets the next rowid and its
- * trigram row at once; the incident joins its postings (written in kb_index_finish). */
+/* One name of an incident (its str_hash h): a new name gets the next rowid; the
+ * incident joins its postings. Both tables are written at the finish (names_main). */
 static void name_add(kb_index_writer *w, const char *name, uint64_t h, sqlite3_int64 incident, int *rc) {
   if (*rc) return;
-  size_t before = w->names.n;
   norm_stat *e = norm_find_hashed(&w->names, name, h, true);
-  if (w->names.n > before) {
-    sqlite3_bind_int64(w->ins_names, 1, (sqlite3_int64)w->names.n);
-    sqlite3_bind_text(w->ins_names, 2, e->norm, -1, SQLITE_STATIC);
-    writer_step(w, w->ins_names, rc);
-  }
   if (incident > e->last_incident) e->incidents++;
   posting_add(e, incident, &e->last_incident);
 }
@@ -696,18 +694,104 @@ static void add_names(kb_index_writer *w, sqlite3_int64 row, const kb_index_rows
   for (size_t i = 0; i < r->nnames; i++, name += strlen(name) + 1) name_add(w, name, r->name_hash[i], row, rc);
 }
 
-/* The names table, in rowid order, once every incident's postings are complete. */
-static void insert_names(kb_index_writer *w, int *rc) {
-  norm_table *t = &w->names;
-  sqlite3_stmt *q = writer_prepare(w, "INSERT INTO names(rowid, name, incidents, postings) VALUES(?,?,?,?)", rc);
-  for (size_t i = 0; q && !*rc && i < t->n; i++) {
-    sqlite3_bind_int64(q, 1, (sqlite3_int64)i + 1);
-    sqlite3_bind_text(q, 2, t->v[i].norm, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, t->v[i].incidents);
-    sqlite3_bind_blob(q, 4, t->v[i].post ? (const void *)t->v[i].post : "", (int)t->v[i].post_len, SQLITE_STATIC);
-    writer_step(w, q, rc);
+/* ---- names: written by a thread of their own while the writer finishes ----
+ *
+ * Once the last incident is in, the names table and their trigrams (a fifth of the
+ * writer's work) depend on nothing the writer still does: a thread writes them to a file
+ * of their own (<index>.names) while the writer packs the frames, builds the indexes and
+ * merges the full text; after the writer's VACUUM INTO, their pages are copied into the
+ * compacted file, each table's together. The thread only reads w->names, which nothing
+ * changes after the last incident. */
+typedef struct names_job {
+  const norm_table *names;
+  char *path;
+  int rc;
+  char errmsg[512];
+  double seconds;
+} names_job;
+
+static void names_fail(names_job *j, sqlite3 *db, const char *what) {
+  if (j->rc) return;
+  j->rc = -1;
+  snprintf(j->errmsg, sizeof j->errmsg, "index: names: %s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+static void names_step(names_job *j, sqlite3 *db, sqlite3_stmt *st) {
+  if (!j->rc && sqlite3_step(st) != SQLITE_DONE) names_fail(j, db, "insert");
+  sqlite3_reset(st);
+}
+
+/* Both tables, in rowid order: the same statements the writer made them with, in order. */
+static void names_write(names_job *j, sqlite3 *db) {
+  sqlite3_stmt *row = NULL, *tri = NULL;
+  if (sqlite3_prepare_v2(db, "INSERT INTO names(rowid, name, incidents, postings) VALUES(?,?,?,?)", -1, &row, NULL) ||
+      sqlite3_prepare_v2(db, "INSERT INTO fts_names(rowid, name) VALUES(?,?)", -1, &tri, NULL))
+    names_fail(j, db, "prepare");
+  const norm_table *t = j->names;
+  for (size_t i = 0; !j->rc && i < t->n; i++) {
+    const norm_stat *e = &t->v[i];
+    sqlite3_bind_int64(tri, 1, (sqlite3_int64)i + 1);
+    sqlite3_bind_text(tri, 2, e->norm, -1, SQLITE_STATIC);
+    names_step(j, db, tri);
   }
-  sqlite3_finalize(q);
+  for (size_t i = 0; !j->rc && i < t->n; i++) {
+    const norm_stat *e = &t->v[i];
+    sqlite3_bind_int64(row, 1, (sqlite3_int64)i + 1);
+    sqlite3_bind_text(row, 2, e->norm, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(row, 3, e->incidents);
+    sqlite3_bind_blob(row, 4, e->post ? (const void *)e->post : "", (int)e->post_len, SQLITE_STATIC);
+    names_step(j, db, row);
+  }
+  sqlite3_finalize(row);
+  sqlite3_finalize(tri);
+}
+
+static void *names_main(void *arg) {
+  names_job *j = arg;
+  double t0 = kb_now();
+  sqlite3 *db = NULL;
+  unlink(j->path);
+  if (sqlite3_open_v2(j->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_EXCLUSIVE, NULL))
+    names_fail(j, db, "create");
+  static const char setup[] = "PRAGMA page_size=4096; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+                              "PRAGMA cache_size=-4096;" NAMES_SCHEMA_SQL "BEGIN;";
+  if (!j->rc && sqlite3_exec(db, setup, NULL, NULL, NULL)) names_fail(j, db, "schema");
+  names_write(j, db);
+  static const char done[] = "INSERT INTO fts_names(fts_names) VALUES('optimize'); COMMIT;";
+  if (!j->rc && sqlite3_exec(db, done, NULL, NULL, NULL)) names_fail(j, db, "optimize");
+  if (sqlite3_close(db) != SQLITE_OK) names_fail(j, NULL, "close");
+  j->seconds = kb_now() - t0;
+  return NULL;
+}
+
+/* Copy the names file's tables into the compacted index at `path` (on the writer's
+ * connection, both attached). The empty fts_names the index was made with is replaced
+ * by the names file's, shadow table by shadow table (contentless, no sizes: data, idx,
+ * config), as VACUUM copies them. */
+static void names_merge(kb_index_writer *w, const char *path, const char *names_path, int *rc) {
+  if (*rc) return;
+  sqlite3_stmt *st = writer_prepare(w, "ATTACH ?1 AS f", rc);
+  if (st) {
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) writer_fail(w, rc, "attach");
+    sqlite3_finalize(st);
+  }
+  st = writer_prepare(w, "ATTACH ?1 AS n", rc);
+  if (st) {
+    sqlite3_bind_text(st, 1, names_path, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) writer_fail(w, rc, "attach");
+    sqlite3_finalize(st);
+  }
+  static const char copy[] =
+      "PRAGMA f.journal_mode=OFF; PRAGMA f.synchronous=OFF; BEGIN;"
+      "INSERT INTO f.names SELECT * FROM n.names;"
+      "DELETE FROM f.fts_names_data; DELETE FROM f.fts_names_idx; DELETE FROM f.fts_names_config;"
+      "INSERT INTO f.fts_names_data SELECT * FROM n.fts_names_data;"
+      "INSERT INTO f.fts_names_idx SELECT * FROM n.fts_names_idx;"
+      "INSERT INTO f.fts_names_config SELECT * FROM n.fts_names_config;"
+      "COMMIT;";
+  if (!*rc && sqlite3_exec(w->db, copy, NULL, NULL, NULL) != SQLITE_OK) writer_fail(w, rc, "copy the names");
+  sqlite3_exec(w->db, "DETACH f; DETACH n;", NULL, NULL, NULL);
 }
 
 static void add_fts(kb_index_writer *w, sqlite3_int64 row, const kb_incident *inc, const kb_index_rows *r, int *rc) {
@@ -860,7 +944,7 @@ const char *kb_index_errmsg(const kb_index_writer *w) { return w->errmsg; }
 
 static void writer_finalize(kb_index_writer *w) {
   sqlite3_stmt *all[] = {w->ins_incident, w->ins_term,  w->ins_ident, w->ins_stack,
-                         w->ins_fts,      w->ins_names, w->ins_meta,  w->ins_pack};
+                         w->ins_fts,      w->ins_meta,  w->ins_pack};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) sqlite3_finalize(all[i]);
 }
 
@@ -881,9 +965,8 @@ static void writer_release(kb_index_writer *w) {
  * page per request: fts_docsize, which bm25 reads for every hit, fell from 38 runs of
  * pages to 1 for a common word at 10,000 incidents. VACUUM INTO copies pages (1.6 s,
  * 40 MB at 10,000 incidents); an in-place VACUUM copies twice and took 300 MB. */
-static void compact(kb_index_writer *w, int *rc) {
+static void compact_into(kb_index_writer *w, const char *tmp, int *rc) {
   if (*rc) return;
-  char *tmp = kb_xasprintf("%s.compact", w->path);
   unlink(tmp);
   sqlite3_stmt *st = writer_prepare(w, "VACUUM INTO ?", rc);
   if (st) {
@@ -891,37 +974,57 @@ static void compact(kb_index_writer *w, int *rc) {
     if (sqlite3_step(st) != SQLITE_DONE) writer_fail(w, rc, "compact (VACUUM INTO)");
     sqlite3_finalize(st);
   }
-  if (!*rc && rename(tmp, w->path) != 0) writer_fail_errno(w, rc, "cannot replace the index with its compacted copy");
-  if (*rc) unlink(tmp);
-  free(tmp);
+}
+
+/* The writer's part of the finish: frames, statistics, indexes, the full text merged. */
+static void finish_tables(kb_index_writer *w, bool timings, int *rc) {
+  double tf = kb_now();
+  for (size_t i = 0; i < w->norms.n; i++) w->norms.v[i].last_stack = 0; /* postings restart */
+  insert_stack_frames(w, rc);
+  insert_frame_stats(w, rc);
+  if (timings) fprintf(stderr, "kb: index %.3f s: frame_stats and frames\n", kb_now() - tf);
+  writer_finalize(w);
+  /* one statement at a time, so KB_TIMINGS can tell which step is slow */
+  const char *sql = finish_sql;
+  while (!*rc && *sql) {
+    sqlite3_stmt *st = NULL;
+    const char *tail = NULL;
+    double t0 = kb_now();
+    if (sqlite3_prepare_v2(w->db, sql, -1, &st, &tail) != SQLITE_OK) writer_fail(w, rc, "finish");
+    else if (st && sqlite3_step(st) != SQLITE_DONE) writer_fail(w, rc, "finish");
+    if (timings && st) fprintf(stderr, "kb: index %.3f s: %.60s\n", kb_now() - t0, sqlite3_sql(st));
+    sqlite3_finalize(st);
+    sql = tail ? tail : "";
+  }
+  if (!*rc && sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) writer_fail(w, rc, "commit");
 }
 
 int kb_index_finish(kb_index_writer *w, char **err) {
   int rc = 0;
   bool timings = getenv("KB_TIMINGS") != NULL;
-  double tf = kb_now();
-  for (size_t i = 0; i < w->norms.n; i++) w->norms.v[i].last_stack = 0; /* postings restart */
-  insert_stack_frames(w, &rc);
-  insert_frame_stats(w, &rc);
-  insert_names(w, &rc);
-  if (timings) fprintf(stderr, "kb: index %.3f s: frame_stats and frames\n", kb_now() - tf);
-  writer_finalize(w);
-  /* one statement at a time, so KB_TIMINGS can tell which step is slow */
-  const char *sql = finish_sql;
-  while (!rc && *sql) {
-    sqlite3_stmt *st = NULL;
-    const char *tail = NULL;
-    double t0 = kb_now();
-    if (sqlite3_prepare_v2(w->db, sql, -1, &st, &tail) != SQLITE_OK) writer_fail(w, &rc, "finish");
-    else if (st && sqlite3_step(st) != SQLITE_DONE) writer_fail(w, &rc, "finish");
-    if (timings && st) fprintf(stderr, "kb: index %.3f s: %.60s\n", kb_now() - t0, sqlite3_sql(st));
-    sqlite3_finalize(st);
-    sql = tail ? tail : "";
-  }
-  if (!rc && sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) writer_fail(w, &rc, "commit");
+  names_job names = {.names = &w->names, .path = kb_xasprintf("%s.names", w->path)};
+  pthread_t names_thread;
+  bool threaded = pthread_create(&names_thread, NULL, names_main, &names) == 0;
+  if (!threaded) names_main(&names);
+  finish_tables(w, timings, &rc);
+  char *tmp = kb_xasprintf("%s.compact", w->path);
   double tv = kb_now();
-  compact(w, &rc);
+  compact_into(w, tmp, &rc);
   if (timings) fprintf(stderr, "kb: index %.3f s: VACUUM INTO\n", kb_now() - tv);
+  if (threaded) pthread_join(names_thread, NULL);
+  if (!rc && names.rc) {
+    rc = -1;
+    snprintf(w->errmsg, sizeof w->errmsg, "%s", names.errmsg);
+  }
+  double tn = kb_now();
+  names_merge(w, tmp, names.path, &rc);
+  if (timings) fprintf(stderr, "kb: index %.3f s: names copied in (written by their thread in %.3f s)\n",
+                       kb_now() - tn, names.seconds);
+  if (!rc && rename(tmp, w->path) != 0) writer_fail_errno(w, &rc, "cannot replace the index with its compacted copy");
+  if (rc) unlink(tmp);
+  unlink(names.path);
+  free(names.path);
+  free(tmp);
   if (rc) *err = kb_xstrdup(w->errmsg);
   if (sqlite3_close(w->db) != SQLITE_OK && !rc) {
     rc = -1;

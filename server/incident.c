@@ -11,7 +11,7 @@
 #include "util/util.h"
 
 /* Statement slots on the kb_index (match.c uses 0-5, search.c 10-12). */
-enum { ST_INCIDENT = 20, ST_IDENTS, ST_STACKS };
+enum { ST_INCIDENT = 20, ST_STACKS = 22 };
 
 static void add_text(cJSON *o, const char *key, sqlite3_stmt *st, int col) {
   const unsigned char *t = sqlite3_column_text(st, col);
@@ -27,20 +27,20 @@ static void add_json(cJSON *o, const char *key, sqlite3_stmt *st, int col, cJSON
   cJSON_AddItemToObject(o, key, v ? v : fallback);
 }
 
-static int add_identifiers(kb_index *ix, cJSON *o, sqlite3_int64 rowid) {
-  sqlite3_stmt *st = kb_index_stmt(ix, ST_IDENTS, "SELECT kind, value FROM identifiers WHERE incident = ? ORDER BY rowid");
-  if (!st) return -1;
-  sqlite3_bind_int64(st, 1, rowid);
-  cJSON *arr = cJSON_AddArrayToObject(o, "identifiers");
-  int step;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+/* incidents.identifiers ([[kind, value], ...]) as [{kind, value}, ...]. */
+static void add_identifiers(cJSON *o, sqlite3_stmt *st, int col) {
+  const char *t = (const char *)sqlite3_column_text(st, col);
+  cJSON *pairs = t ? cJSON_Parse(t) : NULL, *arr = cJSON_AddArrayToObject(o, "identifiers");
+  const cJSON *pair;
+  cJSON_ArrayForEach(pair, pairs) {
+    const cJSON *kind = cJSON_GetArrayItem(pair, 0), *value = cJSON_GetArrayItem(pair, 1);
+    if (!cJSON_IsString(kind) || !cJSON_IsString(value)) continue;
     cJSON *e = cJSON_CreateObject();
-    add_text(e, "kind", st, 0);
-    add_text(e, "value", st, 1);
+    cJSON_AddStringToObject(e, "kind", kind->valuestring);
+    cJSON_AddStringToObject(e, "value", value->valuestring);
     cJSON_AddItemToArray(arr, e);
   }
-  sqlite3_reset(st);
-  return step == SQLITE_DONE ? 0 : -1;
+  cJSON_Delete(pairs);
 }
 
 static cJSON *frame_field(const cJSON *f, int k) {
@@ -102,7 +102,7 @@ static int add_stacks(kb_index *ix, cJSON *o, sqlite3_int64 rowid) {
 cJSON *kb_srv_incident_json(kb_index *ix, const char *id, const char *base_url, bool *failed) {
   *failed = false;
   sqlite3_stmt *st = kb_index_stmt(ix, ST_INCIDENT,
-                                   "SELECT rowid, id, slug, url, title, date, summary, tags, categories, params"
+                                   "SELECT rowid, id, slug, url, title, date, summary, tags, categories, params, identifiers"
                                    " FROM incidents WHERE id = ?");
   if (!st) {
     *failed = true;
@@ -129,8 +129,9 @@ cJSON *kb_srv_incident_json(kb_index *ix, const char *id, const char *base_url, 
   add_json(o, "tags", st, 7, cJSON_CreateArray());
   add_json(o, "categories", st, 8, cJSON_CreateArray());
   add_json(o, "front_matter", st, 9, cJSON_CreateObject());
+  add_identifiers(o, st, 10);
   sqlite3_reset(st);
-  if (add_identifiers(ix, o, rowid) != 0 || add_stacks(ix, o, rowid) != 0) {
+  if (add_stacks(ix, o, rowid) != 0) {
     cJSON_Delete(o);
     *failed = true;
     return NULL;

@@ -347,6 +347,16 @@ static void test_incident_json(void) {
   int pos = 0;
   cJSON_ArrayForEach(f, frames) CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(f, "pos")) == pos++);
   CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(o, "tags")) > 0);
+  /* the identifiers, in the order the write-up names them */
+  const cJSON *ids = cJSON_GetObjectItem(o, "identifiers");
+  CHECK(cJSON_GetArraySize(ids) == 7);
+  const char *want[][2] = {{"bugcheck", "0xA"}, {"bugcheck_name", "IRQL_NOT_LESS_OR_EQUAL"},
+                           {"module", "MsLbfoProvider.sys"}, {"kb", "KB2887595"}};
+  for (int k = 0; k < 4; k++) {
+    const cJSON *id = cJSON_GetArrayItem(ids, k);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(id, "kind")), want[k][0]);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(id, "value")), want[k][1]);
+  }
   char *text = cJSON_PrintUnformatted(o);
   CHECK_NOT_CONTAINS(text, "source_path");
   CHECK_NOT_CONTAINS(text, tmp_dir);

@@ -1,17 +1,22 @@
 /* index.c - write kb.sqlite, the index of a built site.
  *
- * On-disk format (schema version 6; `PRAGMA user_version` holds the version):
+ * On-disk format (schema version 8; `PRAGMA user_version` holds the version):
  *
  *   meta(key TEXT PRIMARY KEY, value TEXT)
  *       schema_version, generator, built_at (RFC 3339), base_url, incidents.
  *   incidents(rowid INTEGER PRIMARY KEY, id TEXT UNIQUE, slug TEXT, url TEXT UNIQUE,
  *             title TEXT, date TEXT (RFC 3339 or NULL), date_unix INTEGER, summary TEXT,
  *             tags TEXT (JSON array), categories TEXT (JSON array), source_path TEXT,
- *             params TEXT (front matter as JSON))
+ *             params TEXT (front matter as JSON), identifiers TEXT (JSON))
  *       url is the site path ("/incidents/<slug>/"), without the base URL.
+ *       identifiers: [[kind, value], ...] in the order the incident names them; kind is
+ *       kb, cve, bugcheck, bugcheck_name, module or exception (see extract.h). Written by
+ *       kb_index_idents_json; read by the incident API. A row per identifier (schema 7 and
+ *       before: 600,000 rows and two indexes at 10,000 incidents) cost the writer, the
+ *       build's serial thread, 0.7 s, and only the incident API read them, all together.
  *   terms(incident -> incidents.rowid, kind TEXT 'tag'|'category', name TEXT)
- *   identifiers(incident, kind TEXT, value TEXT)
- *       kind: kb, cve, bugcheck, bugcheck_name, module, exception (see extract.h).
+ *   bugchecks(incident, code TEXT): the incident's identifiers of kind bugcheck ("0xA"),
+ *       indexed by code (NOCASE) for matching's fallback by bugcheck (match.c).
  *   stacks(rowid INTEGER PRIMARY KEY, incident, seq INTEGER (0-based in the incident),
  *          format TEXT, platform TEXT, bugcheck INTEGER, line INTEGER (in the source file),
  *          signature TEXT, reason TEXT (JSON: kind, code, name, message, params, bucket),
@@ -40,7 +45,6 @@
  *       frame of the query, instead of a range of an index over every frame row (whose
  *       build was a quarter of the index's finishing time). Decoded by
  *       kb_postings_next (reader.h).
- *   identifiers has a partial index on value for kind 'bugcheck' (match.c's fallback).
  *   fts: FTS5(title, tags, summary, body, stacks, identifiers, ref_id UNINDEXED,
  *       ref_url UNINDEXED, ref_tags UNINDEXED), rowid = incidents.rowid; the ref_ columns
  *       copy incidents.id, url and tags so a page of hits needs no incidents rows,
@@ -189,7 +193,7 @@ static void norm_table_release(norm_table *t) {
 struct kb_index_rows {
   char *tags_json, *cats_json, *params, *ident_text;
   char date[40];
-  kb_buf tags_text, stack_text;
+  kb_buf tags_text, stack_text, idents_json;
   char **reasons;        /* per stack */
   size_t nstacks;
   kb_buf frames;         /* every stack's stacks.frames, one after the other */
@@ -203,7 +207,7 @@ struct kb_index_rows {
 struct kb_index_writer {
   sqlite3 *db;
   char *path;
-  sqlite3_stmt *ins_incident, *ins_term, *ins_ident, *ins_stack, *ins_fts, *ins_meta;
+  sqlite3_stmt *ins_incident, *ins_term, *ins_bugcheck, *ins_stack, *ins_fts, *ins_meta;
   char errmsg[512];
   norm_table norms; /* frame statistics, counted as frames are added */
   norm_table names; /* the names table: rowid = position + 1, postings of incidents */
@@ -234,11 +238,11 @@ static const char schema_sql[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
     "CREATE TABLE incidents(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, slug TEXT NOT NULL,"
     " url TEXT NOT NULL UNIQUE, title TEXT NOT NULL, date TEXT, date_unix INTEGER, summary TEXT,"
-    " tags TEXT NOT NULL, categories TEXT NOT NULL, source_path TEXT, params TEXT NOT NULL);"
+    " tags TEXT NOT NULL, categories TEXT NOT NULL, source_path TEXT, params TEXT NOT NULL,"
+    " identifiers TEXT NOT NULL);"
     "CREATE TABLE terms(incident INTEGER NOT NULL REFERENCES incidents, kind TEXT NOT NULL,"
     " name TEXT NOT NULL);"
-    "CREATE TABLE identifiers(incident INTEGER NOT NULL REFERENCES incidents, kind TEXT NOT NULL,"
-    " value TEXT NOT NULL);"
+    "CREATE TABLE bugchecks(incident INTEGER NOT NULL REFERENCES incidents, code TEXT NOT NULL);"
     "CREATE TABLE stacks(rowid INTEGER PRIMARY KEY, incident INTEGER NOT NULL REFERENCES incidents,"
     " seq INTEGER NOT NULL, format TEXT NOT NULL, platform TEXT NOT NULL, bugcheck INTEGER, line INTEGER,"
     " signature TEXT, reason TEXT, frames TEXT NOT NULL);"
@@ -265,8 +269,7 @@ static const char finish_sql[] =
     "CREATE INDEX stacks_incident ON stacks(incident);"
     "CREATE INDEX terms_name ON terms(kind, name);"
     "CREATE INDEX terms_incident ON terms(incident);"
-    "CREATE INDEX identifiers_bugcheck ON identifiers(value COLLATE NOCASE) WHERE kind = 'bugcheck';"
-    "CREATE INDEX identifiers_incident ON identifiers(incident);"
+    "CREATE INDEX bugchecks_code ON bugchecks(code COLLATE NOCASE);"
     "CREATE INDEX incidents_date ON incidents(date_unix DESC);"
     "INSERT INTO fts(fts) VALUES('optimize');"
     "INSERT INTO word_docs SELECT term, doc FROM fts_v WHERE doc >= " KB_INDEX_STR(KB_INDEX_COMMON_WORD) ";";
@@ -530,9 +533,9 @@ kb_index_writer *kb_index_create(const char *path, char **err) {
   if (!rc && sqlite3_exec(w->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) writer_fail(w, &rc, "begin");
   w->ins_incident = writer_prepare(w,
       "INSERT INTO incidents(id, slug, url, title, date, date_unix, summary, tags, categories,"
-      " source_path, params) VALUES(?,?,?,?,?,?,?,?,?,?,?)", &rc);
+      " source_path, params, identifiers) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", &rc);
   w->ins_term = writer_prepare(w, "INSERT INTO terms(incident, kind, name) VALUES(?,?,?)", &rc);
-  w->ins_ident = writer_prepare(w, "INSERT INTO identifiers(incident, kind, value) VALUES(?,?,?)", &rc);
+  w->ins_bugcheck = writer_prepare(w, "INSERT INTO bugchecks(incident, code) VALUES(?,?)", &rc);
   w->ins_stack = writer_prepare(w,
       "INSERT INTO stacks(incident, seq, format, platform, bugcheck, line, signature, reason, frames)"
       " VALUES(?,?,?,?,?,?,?,?,?)", &rc);
@@ -671,12 +674,24 @@ char *kb_index_ident_text(const kb_idents *ids) {
   return kb_buf_detach(&b, NULL);
 }
 
-static void add_idents(kb_index_writer *w, sqlite3_int64 row, const kb_idents *ids, int *rc) {
+void kb_index_idents_json(const kb_idents *ids, kb_buf *out) {
+  kb_buf_addc(out, '[');
+  for (size_t i = 0; i < ids->n; i++) {
+    kb_buf_adds(out, i ? ",[" : "[");
+    json_str(out, ids->v[i].kind);
+    kb_buf_addc(out, ',');
+    json_str(out, ids->v[i].value);
+    kb_buf_addc(out, ']');
+  }
+  kb_buf_addc(out, ']');
+}
+
+static void add_bugchecks(kb_index_writer *w, sqlite3_int64 row, const kb_idents *ids, int *rc) {
   for (size_t i = 0; i < ids->n && !*rc; i++) {
-    sqlite3_bind_int64(w->ins_ident, 1, row);
-    bind_text(w->ins_ident, 2, ids->v[i].kind);
-    bind_text(w->ins_ident, 3, ids->v[i].value);
-    writer_step(w, w->ins_ident, rc);
+    if (strcmp(ids->v[i].kind, "bugcheck") != 0) continue;
+    sqlite3_bind_int64(w->ins_bugcheck, 1, row);
+    bind_text(w->ins_bugcheck, 2, ids->v[i].value);
+    writer_step(w, w->ins_bugcheck, rc);
   }
 }
 
@@ -868,6 +883,8 @@ kb_index_rows *kb_index_rows_new(const kb_incident *inc) {
   if (inc->has_date) kb_date_format_rfc3339(inc->date, inc->tz_min, r->date, sizeof r->date);
   kb_buf_init(&r->tags_text, 0);
   kb_index_tags_text(inc, &r->tags_text);
+  kb_buf_init(&r->idents_json, 0);
+  kb_index_idents_json(&inc->idents, &r->idents_json);
   r->ident_text = kb_index_ident_text(&inc->idents);
   const kb_stacks *stacks = &inc->md.stacks;
   kb_buf_init(&r->stack_text, 0);
@@ -898,6 +915,7 @@ void kb_index_rows_free(kb_index_rows *r) {
   free(r->params);
   free(r->ident_text);
   kb_buf_release(&r->tags_text);
+  kb_buf_release(&r->idents_json);
   kb_buf_release(&r->stack_text);
   kb_buf_release(&r->frames);
   kb_buf_release(&r->names);
@@ -923,11 +941,12 @@ void kb_index_add_rows(kb_index_writer *w, const kb_incident *inc, const kb_inde
   bind_text(q, 9, r->cats_json);
   bind_text(q, 10, inc->path);
   bind_text(q, 11, r->params ? r->params : "{}");
+  bind_text(q, 12, r->idents_json.ptr);
   writer_step(w, q, rc);
   sqlite3_int64 row = sqlite3_last_insert_rowid(w->db);
   add_terms(w, row, "tag", &inc->tags, rc);
   add_terms(w, row, "category", &inc->categories, rc);
-  add_idents(w, row, &inc->idents, rc);
+  add_bugchecks(w, row, &inc->idents, rc);
   add_stacks(w, row, &inc->md.stacks, r, rc);
   add_fts(w, row, inc, r, rc);
   add_names(w, row, r, rc);
@@ -943,7 +962,7 @@ void kb_index_set_meta(kb_index_writer *w, const char *key, const char *value, i
 const char *kb_index_errmsg(const kb_index_writer *w) { return w->errmsg; }
 
 static void writer_finalize(kb_index_writer *w) {
-  sqlite3_stmt *all[] = {w->ins_incident, w->ins_term,  w->ins_ident, w->ins_stack,
+  sqlite3_stmt *all[] = {w->ins_incident, w->ins_term,  w->ins_bugcheck, w->ins_stack,
                          w->ins_fts,      w->ins_meta,  w->ins_pack};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) sqlite3_finalize(all[i]);
 }

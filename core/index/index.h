@@ -6,7 +6,7 @@
 
 #include "content/incident.h"
 
-#define KB_INDEX_SCHEMA_VERSION 7
+#define KB_INDEX_SCHEMA_VERSION 8
 #define KB_INDEX_FILE "kb.sqlite"
 /* Frames of a stack kept in stack_frames (the first ones not flagged SKIP): as many as
  * matching compares. */

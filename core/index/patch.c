@@ -5,10 +5,10 @@
  *
  * Only an edit that changes nothing but the body is applied. Everything else the index
  * holds about the incident - its incidents row (title, date, summary, tags, front
- * matter), its identifiers, stacks and frames - must read exactly as kb_index_add would
- * write it for the edited file; the patch compares them and answers
+ * matter, identifiers), its stacks and frames - must read exactly as kb_index_add_rows
+ * would write it for the edited file; the patch compares them and answers
  * KB_INDEX_PATCH_REBUILD at the first difference. Those rows are what the derived
- * tables are made of (terms, frame_stats, stack_frames, names and the document
+ * tables are made of (terms, bugchecks, frame_stats, stack_frames, names and the document
  * frequencies stored in other incidents' frames), so when they are equal the derived
  * tables are too, and only two things need writing: the fts row's body column and the
  * stacks' source lines (text added above a stack moves it down); and, derived from the
@@ -144,7 +144,7 @@ static bool incident_row_same(kb_index_patch *p, const kb_incident *inc, sqlite3
   sqlite3_stmt *q = NULL;
   if (sqlite3_prepare_v2(p->db,
                          "SELECT rowid, slug, url, title, date, date_unix, summary, tags, categories, source_path, "
-                         "params FROM incidents WHERE id = ?",
+                         "params, identifiers FROM incidents WHERE id = ?",
                          -1, &q, NULL) != SQLITE_OK)
     return false;
   sqlite3_bind_text(q, 1, inc->id, -1, SQLITE_STATIC);
@@ -152,16 +152,19 @@ static bool incident_row_same(kb_index_patch *p, const kb_incident *inc, sqlite3
   if (inc->has_date) kb_date_format_rfc3339(inc->date, inc->tz_min, date, sizeof date);
   char *tags = kb_index_json_list(&inc->tags), *cats = kb_index_json_list(&inc->categories);
   char *params = cJSON_PrintUnformatted(inc->params);
+  kb_buf idents = KB_BUF_INIT;
+  kb_index_idents_json(&inc->idents, &idents);
   bool same = sqlite3_step(q) == SQLITE_ROW && col_is(q, 1, inc->slug) && col_is(q, 2, inc->url) &&
               col_is(q, 3, inc->title) && col_is(q, 4, inc->has_date ? date : NULL) &&
               (inc->has_date ? col_int_is(q, 5, inc->date, false) : sqlite3_column_type(q, 5) == SQLITE_NULL) &&
               col_is(q, 6, inc->summary) && col_is(q, 7, tags) && col_is(q, 8, cats) && col_is(q, 9, inc->path) &&
-              col_is(q, 10, params ? params : "{}");
+              col_is(q, 10, params ? params : "{}") && col_is(q, 11, idents.ptr);
   *row = same ? sqlite3_column_int64(q, 0) : 0;
   sqlite3_finalize(q);
   free(tags);
   free(cats);
   free(params);
+  kb_buf_release(&idents);
   return same;
 }
 
@@ -195,12 +198,6 @@ static bool rows_same(kb_index_patch *p, sqlite3_stmt *q, size_t n, row_same_fn 
   return same && i == n;
 }
 
-static bool ident_row_same(kb_index_patch *p, sqlite3_stmt *q, size_t i, const void *want) {
-  (void)p;
-  const kb_ident *id = &((const kb_idents *)want)->v[i];
-  return col_is(q, 0, id->kind) && col_is(q, 1, id->value);
-}
-
 /* A stacks row and its frames, all but the source line. */
 static bool stack_row_same(kb_index_patch *p, sqlite3_stmt *q, size_t i, const void *want) {
   (void)p;
@@ -214,11 +211,6 @@ static bool stack_row_same(kb_index_patch *p, sqlite3_stmt *q, size_t i, const v
   free(reason);
   kb_buf_release(&frames);
   return same;
-}
-
-static bool idents_same(kb_index_patch *p, sqlite3_int64 row, const kb_idents *ids) {
-  sqlite3_stmt *q = prepare_int(p, "SELECT kind, value FROM identifiers WHERE incident = ? ORDER BY rowid", row);
-  return rows_same(p, q, ids->n, ident_row_same, ids);
 }
 
 static bool stacks_same(kb_index_patch *p, sqlite3_int64 row, const kb_stacks *stacks) {
@@ -332,8 +324,7 @@ int kb_index_patch_body(kb_index_patch *p, const kb_incident *inc, char **err) {
   if (!incident_row_same(p, inc, &row)) return KB_INDEX_PATCH_REBUILD;
   kb_buf stacks = KB_BUF_INIT;
   for (size_t i = 0; i < inc->md.stacks.n; i++) kb_index_stack_text(&inc->md.stacks.v[i], &stacks);
-  bool same = fts_row_same(p, row, inc, stacks.ptr) && idents_same(p, row, &inc->idents) &&
-              stacks_same(p, row, &inc->md.stacks);
+  bool same = fts_row_same(p, row, inc, stacks.ptr) && stacks_same(p, row, &inc->md.stacks);
   kb_buf_release(&stacks);
   if (!same) return KB_INDEX_PATCH_REBUILD;
   if (write_word_docs(p, row, inc->md.text ? inc->md.text : "", err) || write_body(p, row, inc, err) ||

@@ -14,6 +14,8 @@ void kb_index_tags_text(const kb_incident *inc, kb_buf *text);
 /* What full-text search sees of a stack (appended to the fts "stacks" column): its
  * symbols, signature and reason, not the address and argument columns. */
 void kb_index_stack_text(const kb_stack *st, kb_buf *text);
+/* incidents.identifiers: the identifiers as JSON, appended to out (see the schema in index.c). */
+void kb_index_idents_json(const kb_idents *ids, kb_buf *out);
 /* stacks.frames: the stack's frames as JSON, appended to out (see the schema in index.c). */
 void kb_index_frames_json(const kb_stack *st, kb_buf *out);
 

@@ -606,8 +606,8 @@ static int reason_fallback(kb_index *ix, const kb_stacks *query, int room, const
   sqlite3_stmt *st = kb_index_stmt(ix, ST_REASON,
       "SELECT i.id, i.title, i.url, s.reason FROM stacks s JOIN incidents i ON i.rowid = s.incident"
       " WHERE s.bugcheck = ?1"
-      " UNION ALL SELECT i.id, i.title, i.url, NULL FROM identifiers d JOIN incidents i ON i.rowid = d.incident"
-      " WHERE d.value = ?2 COLLATE NOCASE AND d.kind = 'bugcheck' LIMIT ?3");
+      " UNION ALL SELECT i.id, i.title, i.url, NULL FROM bugchecks d JOIN incidents i ON i.rowid = d.incident"
+      " WHERE d.code = ?2 COLLATE NOCASE LIMIT ?3");
   if (!st) return -1;
   char *hex = kb_xasprintf("0x%llX", code);
   sqlite3_bind_int64(st, 1, (sqlite3_int64)code);

@@ -61,7 +61,7 @@ char *kb_buf_detach(kb_buf *b, size_t *len) {
   return p;
 }
 
-void kb_buf_add(kb_buf *b, const void *data, size_t n) {
+void kb_buf_add_slow_(kb_buf *b, const void *data, size_t n) {
   if (n == 0 || buf_reserve(b, n)) return;
   memcpy(b->ptr + b->len, data, n);
   b->len += n;

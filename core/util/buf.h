@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define KB_BUF_MAX_DEFAULT ((size_t)256 << 20) /* 256 MiB */
 enum { KB_BUF_OK = 0, KB_BUF_TOOBIG = 1 };
@@ -44,7 +45,18 @@ void kb_buf_reset(kb_buf *b);
  * `len` may be NULL. Returns NULL if the buffer is in error. */
 char *kb_buf_detach(kb_buf *b, size_t *len);
 
-void kb_buf_add(kb_buf *b, const void *data, size_t n);
+void kb_buf_add_slow_(kb_buf *b, const void *data, size_t n);
+/* Inline when it fits (four million calls in a 1,000-incident build); the slow path
+ * grows the buffer and keeps the limits. */
+static inline void kb_buf_add(kb_buf *b, const void *data, size_t n) {
+  if (n && n < b->cap - b->len && n <= b->max - b->len && !b->err) {
+    memcpy(b->ptr + b->len, data, n);
+    b->len += n;
+    b->ptr[b->len] = '\0';
+  } else {
+    kb_buf_add_slow_(b, data, n);
+  }
+}
 void kb_buf_adds(kb_buf *b, const char *s);
 void kb_buf_addc_slow_(kb_buf *b, char c);
 /* Inline: the parsers append one byte at a time, and a call per byte was a tenth of a

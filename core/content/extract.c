@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,16 +20,21 @@ static bool word_char(char c) { return isalnum((unsigned char)c) || c == '_' || 
 
 void kb_idents_add(kb_idents *out, const char *kind, const char *value, size_t len) {
   if (len == 0 || out->n >= KB_IDENTS_MAX) return;
-  int first = tolower((unsigned char)value[0]); /* compared first: most pairs differ there */
-  for (size_t i = 0; i < out->n; i++)
-    if (tolower((unsigned char)out->v[i].value[0]) == first && strcmp(out->v[i].kind, kind) == 0 &&
-        strlen(out->v[i].value) == len && strncasecmp(out->v[i].value, value, len) == 0)
+  /* the length and the last byte compared first (folded with | 0x20, which never sets
+   * apart two bytes strncasecmp finds equal): most pairs differ there ("drv158", "drv267") */
+  unsigned last = (unsigned char)value[len - 1] | 0x20;
+  for (size_t i = 0; i < out->n; i++) {
+    const kb_ident *id = &out->v[i];
+    if (id->len == len && ((unsigned char)id->value[len - 1] | 0x20) == last && strcmp(id->kind, kind) == 0 &&
+        strncasecmp(id->value, value, len) == 0)
       return;
+  }
   if (out->n == out->cap) {
     out->cap = out->cap ? out->cap * 2 : 16;
     out->v = kb_xrealloc(out->v, out->cap * sizeof *out->v);
   }
-  out->v[out->n++] = (kb_ident){kind, kb_xstrndup(value, len)};
+  char *copy = kb_xstrndup(value, len);
+  out->v[out->n++] = (kb_ident){kind, copy, strlen(copy)};
 }
 
 void kb_idents_add_bugcheck(kb_idents *out, unsigned code) {
@@ -157,9 +163,32 @@ static void module_norms_sync(const kb_idents *out, kb_strlist *norms, size_t *s
       kb_strlist_push_own(norms, kb_module_normalize(out->v[*seen].value, strlen(out->v[*seen].value)));
 }
 
+/* The module names already looked at (open addressing over pointers to them): a module
+ * seen again changes nothing, as the identifiers and their norms only grow. A stack has
+ * 70 frames and a few dozen modules; looking each frame's module up in both lists was a
+ * few percent of a build. */
+typedef struct module_set {
+  const char **slots;
+  size_t nslots;
+} module_set;
+
+static bool module_set_add(module_set *set, const char *m) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const unsigned char *p = (const unsigned char *)m; *p; p++) h = (h ^ *p) * 0x100000001b3ull;
+  size_t k = (size_t)(h ^ (h >> 29)) & (set->nslots - 1);
+  for (; set->slots[k]; k = (k + 1) & (set->nslots - 1))
+    if (strcmp(set->slots[k], m) == 0) return false;
+  set->slots[k] = m;
+  return true;
+}
+
 void kb_idents_from_stacks(const kb_stacks *stacks, kb_idents *out) {
   kb_strlist norms = {0};
-  size_t seen = 0;
+  size_t seen = 0, frames = 0;
+  for (size_t i = 0; i < stacks->n; i++) frames += stacks->v[i].nframes;
+  module_set set = {NULL, 16};
+  while (set.nslots < 2 * frames) set.nslots *= 2;
+  set.slots = kb_xcalloc(set.nslots, sizeof *set.slots);
   for (size_t i = 0; i < stacks->n; i++) {
     const kb_stack *st = &stacks->v[i];
     if (st->bugcheck) kb_idents_add_bugcheck(out, st->bugcheck);
@@ -167,7 +196,7 @@ void kb_idents_from_stacks(const kb_stacks *stacks, kb_idents *out) {
       kb_idents_add(out, "exception", st->reason.name, strlen(st->reason.name));
     for (size_t j = 0; j < st->nframes; j++) {
       const char *m = st->frames[j].module;
-      if (!m || (j > 0 && st->frames[j - 1].module && strcmp(st->frames[j - 1].module, m) == 0)) continue;
+      if (!m || !module_set_add(&set, m)) continue;
       /* "MsLbfoProvider.sys" from the text and "MsLbfoProvider" from a frame are one module. */
       module_norms_sync(out, &norms, &seen);
       char *b = kb_module_normalize(m, strlen(m));
@@ -175,6 +204,7 @@ void kb_idents_from_stacks(const kb_stacks *stacks, kb_idents *out) {
       free(b);
     }
   }
+  free(set.slots);
   kb_strlist_release(&norms);
 }
 

@@ -11,6 +11,7 @@
 typedef struct kb_ident {
   const char *kind; /* static: "kb", "cve", "bugcheck", "bugcheck_name", "module", "exception" */
   char *value;      /* as an engineer writes it: "KB2887595", "0xA", "MsLbfoProvider.sys" */
+  size_t len;       /* strlen(value) */
 } kb_ident;
 
 typedef struct kb_idents {

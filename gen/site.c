@@ -672,7 +672,7 @@ static _Thread_local bool page_arena_on;
 
 static void *arena_alloc(size_t n) {
   if (!page_arena_on) return kb_xmalloc(n ? n : 1);
-  n = (n + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
+  n = n ? (n + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1) : alignof(max_align_t);
   arena_chunk *c = page_arena;
   if (!c || c->cap - c->used < n) {
     size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;

@@ -778,7 +778,7 @@ static void *names_main(void *arg) {
   static const char setup[] = "PRAGMA page_size=" KB_INDEX_STR(BUILD_PAGE_SIZE) "; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
                               "PRAGMA cache_size=-4096;" NAMES_SCHEMA_SQL "BEGIN;";
   if (!j->rc && sqlite3_exec(db, setup, NULL, NULL, NULL)) names_fail(j, db, "schema");
-  names_write(j, db);
+  if (!j->rc) names_write(j, db);
   static const char done[] = "INSERT INTO fts_names(fts_names) VALUES('optimize'); COMMIT;";
   if (!j->rc && sqlite3_exec(db, done, NULL, NULL, NULL)) names_fail(j, db, "optimize");
   if (sqlite3_close(db) != SQLITE_OK) names_fail(j, NULL, "close");
@@ -804,6 +804,8 @@ static void names_merge(kb_index_writer *w, const char *path, const char *names_
     if (sqlite3_step(st) != SQLITE_DONE) writer_fail(w, rc, "attach");
     sqlite3_finalize(st);
   }
+  /* writing FTS5's shadow tables needs SQLite's defensive mode off (a build may have it on) */
+  sqlite3_db_config(w->db, SQLITE_DBCONFIG_DEFENSIVE, 0, (int *)NULL);
   static const char copy[] =
       "PRAGMA f.journal_mode=OFF; PRAGMA f.synchronous=OFF; BEGIN;"
       "INSERT INTO f.names SELECT * FROM n.names;"
@@ -812,7 +814,10 @@ static void names_merge(kb_index_writer *w, const char *path, const char *names_
       "INSERT INTO f.fts_names_idx SELECT * FROM n.fts_names_idx;"
       "INSERT INTO f.fts_names_config SELECT * FROM n.fts_names_config;"
       "COMMIT;";
-  if (!*rc && sqlite3_exec(w->db, copy, NULL, NULL, NULL) != SQLITE_OK) writer_fail(w, rc, "copy the names");
+  if (!*rc && sqlite3_exec(w->db, copy, NULL, NULL, NULL) != SQLITE_OK) {
+    writer_fail(w, rc, "copy the names");
+    sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL); /* so that the files detach */
+  }
   sqlite3_exec(w->db, "DETACH f; DETACH n;", NULL, NULL, NULL);
 }
 

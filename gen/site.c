@@ -186,16 +186,17 @@ static void add_term_links(const kb_site *s, cJSON *obj, const char *key, const 
   cJSON *arr = cJSON_AddArrayToObject(obj, key);
   for (size_t i = 0; i < l->n; i++) {
     char *slug = kb_slugify(l->v[i], strlen(l->v[i]));
-    kb_buf href = KB_BUF_INIT; /* site_href of "/kind/slug/", without formatting twice */
-    kb_buf_adds(&href, s->base);
-    kb_buf_adds(&href, kind);
-    kb_buf_addc(&href, '/');
-    kb_buf_adds(&href, slug);
-    kb_buf_addc(&href, '/');
+    kb_buf url = KB_BUF_INIT; /* "/kind/slug/" (no printf: 60,000 links at 1,000 incidents) */
+    kb_buf_addc(&url, '/');
+    kb_buf_adds(&url, kind);
+    kb_buf_addc(&url, '/');
+    kb_buf_adds(&url, slug);
+    kb_buf_addc(&url, '/');
     cJSON *t = cJSON_CreateObject();
     add_ref(t, "name", l->v[i]);
-    add_owned(t, "href", kb_buf_detach(&href, NULL));
+    add_owned(t, "href", site_href(s, url.ptr));
     cJSON_AddItemToArray(arr, t);
+    kb_buf_release(&url);
     free(slug);
   }
 }
@@ -444,14 +445,6 @@ struct kb_site_rel {
   size_t n;
 };
 
-static uint64_t text_hash(const char *str) { /* FNV-1a, then splitmix64's finalizer */
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (const unsigned char *p = (const unsigned char *)str; *p; p++) h = (h ^ *p) * 0x100000001b3ull;
-  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
-  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
-  return h ^ (h >> 31);
-}
-
 static int u64_cmp(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return (x > y) - (x < y);
@@ -474,7 +467,7 @@ static uint64_t *incident_norms(const kb_incident *inc, size_t *n) {
   for (size_t i = 0; i < inc->md.stacks.n; i++)
     for (size_t j = 0; j < inc->md.stacks.v[i].nframes; j++) {
       const kb_frame *f = &inc->md.stacks.v[i].frames[j];
-      if (f->norm && *f->norm && !(f->flags & KB_FRAME_SKIP)) v[k++] = text_hash(f->norm);
+      if (f->norm && *f->norm && !(f->flags & KB_FRAME_SKIP)) v[k++] = kb_str_hash(f->norm);
     }
   *n = u64_sort_unique(v, k);
   return v;
@@ -483,7 +476,7 @@ static uint64_t *incident_norms(const kb_incident *inc, size_t *n) {
 /* The hashes of an incident's distinct tags, sorted; caller frees. */
 static uint64_t *incident_tags(const kb_incident *inc, size_t *n) {
   uint64_t *v = kb_xmalloc((inc->tags.n ? inc->tags.n : 1) * sizeof *v);
-  for (size_t t = 0; t < inc->tags.n; t++) v[t] = text_hash(inc->tags.v[t]);
+  for (size_t t = 0; t < inc->tags.n; t++) v[t] = kb_str_hash(inc->tags.v[t]);
   *n = u64_sort_unique(v, inc->tags.n);
   return v;
 }

@@ -10,8 +10,8 @@
 #include "stack/stack.h"
 #include "util/util.h"
 
-/* Statement slots on the kb_index (match.c uses 0-5, search.c 10-12). */
-enum { ST_INCIDENT = 20, ST_STACKS = 22 };
+/* Statement slots on the kb_index (match.c uses 0-5, search.c 10-16, pages.c 24). */
+enum { ST_INCIDENT = 20, ST_STACKS };
 
 static void add_text(cJSON *o, const char *key, sqlite3_stmt *st, int col) {
   const unsigned char *t = sqlite3_column_text(st, col);

@@ -61,7 +61,7 @@ enum MHD_Result kb_srv_page_render(kb_srv_req *r, unsigned status, const char *n
 
 #define FACET_SCAN 100 /* filters and their counts look at this many of the best hits */
 
-enum { ST_CATEGORIES = 24 }; /* statement slot on the kb_index (incident.c uses 20-23) */
+enum { ST_CATEGORIES = 24 }; /* statement slot on the kb_index (incident.c uses 20-21) */
 
 typedef struct search_filter {
   const char *tag, *category; /* NULL when not filtering */

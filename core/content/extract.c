@@ -8,7 +8,6 @@
 
 #include <ctype.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,9 +172,7 @@ typedef struct module_set {
 } module_set;
 
 static bool module_set_add(module_set *set, const char *m) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (const unsigned char *p = (const unsigned char *)m; *p; p++) h = (h ^ *p) * 0x100000001b3ull;
-  size_t k = (size_t)(h ^ (h >> 29)) & (set->nslots - 1);
+  size_t k = (size_t)kb_str_hash(m) & (set->nslots - 1);
   for (; set->slots[k]; k = (k + 1) & (set->nslots - 1))
     if (strcmp(set->slots[k], m) == 0) return false;
   set->slots[k] = m;

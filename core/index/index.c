@@ -124,12 +124,6 @@ typedef struct norm_table {
 
 #define ARENA_CHUNK ((size_t)1 << 20)
 
-static uint64_t str_hash(const char *s) { /* FNV-1a with a final mix */
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) h = (h ^ *p) * 0x100000001b3ull;
-  return h ^ (h >> 29);
-}
-
 static char *arena_strdup(norm_table *t, const char *s) {
   size_t n = strlen(s) + 1;
   if (!t->nchunks || t->chunk_used + n > t->chunk_size) {
@@ -155,7 +149,7 @@ static void norm_rehash(norm_table *t) {
   }
 }
 
-/* The entry of `norm`, whose str_hash is h; NULL when absent and !add. */
+/* The entry of `norm`, whose kb_str_hash is h; NULL when absent and !add. */
 static norm_stat *norm_find_hashed(norm_table *t, const char *norm, uint64_t h, bool add) {
   if (t->nslots) {
     for (size_t k = h & (t->nslots - 1); t->slots[k]; k = (k + 1) & (t->nslots - 1)) {
@@ -198,7 +192,7 @@ struct kb_index_rows {
   size_t nstacks;
   kb_buf frames;         /* every stack's stacks.frames, one after the other */
   size_t *frames_at;     /* stack i's is frames[frames_at[i] .. frames_at[i + 1]) */
-  uint64_t *norm_hash;   /* str_hash of each frame's norm (0 without one), stack after stack */
+  uint64_t *norm_hash;   /* kb_str_hash of each frame's norm (0 without one), stack after stack */
   kb_buf names;          /* the incident's names, each once, NUL after each, first seen first */
   uint64_t *name_hash;
   size_t nnames;
@@ -271,7 +265,6 @@ static const char schema_sql[] =
     "CREATE TABLE stack_frames(stack INTEGER PRIMARY KEY, incident INTEGER NOT NULL, frames BLOB NOT NULL);";
 
 /* Built after the rows are in: cheaper than maintaining them during the inserts. */
-
 static const char finish_sql[] =
     "CREATE INDEX stacks_incident ON stacks(incident);"
     "CREATE INDEX terms_name ON terms(kind, name);"
@@ -354,7 +347,7 @@ static void spill_flush(kb_index_writer *w, int *rc) {
   kb_buf_reset(&w->spill);
 }
 
-/* hashes: str_hash of each frame's norm (kb_index_rows). */
+/* hashes: kb_str_hash of each frame's norm (kb_index_rows). */
 static void add_frames(kb_index_writer *w, sqlite3_int64 incident, sqlite3_int64 stack_row, const kb_stack *st,
                        const uint64_t *hashes, int *rc) {
   for (size_t i = 0; i < st->nframes && !*rc; i++) {
@@ -702,7 +695,7 @@ static void add_bugchecks(kb_index_writer *w, sqlite3_int64 row, const kb_idents
   }
 }
 
-/* One name of an incident (its str_hash h): a new name gets the next rowid; the
+/* One name of an incident (its kb_str_hash h): a new name gets the next rowid; the
  * incident joins its postings. Both tables are written at the finish (names_main). */
 static void name_add(kb_index_writer *w, const char *name, uint64_t h, sqlite3_int64 incident, int *rc) {
   if (*rc) return;
@@ -790,20 +783,18 @@ static void *names_main(void *arg) {
  * connection, both attached). The empty fts_names the index was made with is replaced
  * by the names file's, shadow table by shadow table (contentless, no sizes: data, idx,
  * config), as VACUUM copies them. */
+static void writer_attach(kb_index_writer *w, const char *path, const char *sql, int *rc) {
+  sqlite3_stmt *st = writer_prepare(w, sql, rc);
+  if (!st) return;
+  sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+  if (sqlite3_step(st) != SQLITE_DONE) writer_fail(w, rc, "attach");
+  sqlite3_finalize(st);
+}
+
 static void names_merge(kb_index_writer *w, const char *path, const char *names_path, int *rc) {
   if (*rc) return;
-  sqlite3_stmt *st = writer_prepare(w, "ATTACH ?1 AS f", rc);
-  if (st) {
-    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) writer_fail(w, rc, "attach");
-    sqlite3_finalize(st);
-  }
-  st = writer_prepare(w, "ATTACH ?1 AS n", rc);
-  if (st) {
-    sqlite3_bind_text(st, 1, names_path, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) writer_fail(w, rc, "attach");
-    sqlite3_finalize(st);
-  }
+  writer_attach(w, path, "ATTACH ?1 AS f", rc);
+  writer_attach(w, names_path, "ATTACH ?1 AS n", rc);
   /* writing FTS5's shadow tables needs SQLite's defensive mode off (a build may have it on) */
   sqlite3_db_config(w->db, SQLITE_DBCONFIG_DEFENSIVE, 0, (int *)NULL);
   static const char copy[] =
@@ -854,7 +845,7 @@ typedef struct name_set {
 static void rows_name(kb_index_rows *r, name_set *seen, const char *name) {
   size_t n = strlen(name);
   if (n < 3) return; /* shorter than a trigram: cannot be looked up */
-  uint64_t h = str_hash(name);
+  uint64_t h = kb_str_hash(name);
   size_t k = h & (seen->nslots - 1);
   for (; seen->slots[k]; k = (k + 1) & (seen->nslots - 1)) {
     uint32_t i = seen->slots[k] - 1;
@@ -914,7 +905,7 @@ kb_index_rows *kb_index_rows_new(const kb_incident *inc) {
     kb_index_stack_text(st, &r->stack_text);
     kb_index_frames_json(st, &r->frames);
     r->frames_at[i + 1] = r->frames.len;
-    for (size_t j = 0; j < st->nframes; j++, k++) r->norm_hash[k] = st->frames[j].norm ? str_hash(st->frames[j].norm) : 0;
+    for (size_t j = 0; j < st->nframes; j++, k++) r->norm_hash[k] = st->frames[j].norm ? kb_str_hash(st->frames[j].norm) : 0;
   }
   rows_names(r, inc, nframes);
   return r;

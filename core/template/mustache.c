@@ -713,8 +713,6 @@ static bool value_truthy(const cJSON *v) {
   return true;
 }
 
-/* The spec's name resolution: the first part on the whole stack, the rest only
- * inside what the first part found. */
 /* cJSON_GetObjectItemCaseSensitive, comparing first bytes before whole keys: a name
  * looked up from a frame's section misses a dozen keys at each level of the context
  * (six million lookups for 1,000 incident pages). */
@@ -725,6 +723,8 @@ static const cJSON *object_get(const cJSON *o, const char *k) {
   return NULL;
 }
 
+/* The spec's name resolution: the first part on the whole stack, the rest only
+ * inside what the first part found. */
 static const cJSON *ctx_lookup(const render *st, const node *nd) {
   if (nd->nkeys == 0) return st->nctx ? st->ctx[st->nctx - 1] : NULL;
   const char *k = nd->keys;

@@ -257,6 +257,14 @@ bool kb_str_endswith(const char *s, const char *suffix) {
   return ls >= lx && memcmp(s + ls - lx, suffix, lx) == 0;
 }
 
+uint64_t kb_str_hash(const char *s) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) h = (h ^ *p) * 0x100000001b3ull;
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+  return h ^ (h >> 31);
+}
+
 double kb_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

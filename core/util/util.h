@@ -67,5 +67,8 @@ char *kb_path_join(const char *a, const char *b);
 bool kb_str_endswith(const char *s, const char *suffix);
 /* Monotonic clock in seconds. */
 double kb_now(void);
+/* A 64-bit hash of a string (FNV-1a, then splitmix64's finalizer): for hash tables, and
+ * where a hash stands for the text (related incidents compare frames by it). */
+uint64_t kb_str_hash(const char *s);
 
 #endif
